@@ -1,0 +1,241 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/auditfwd/auditfwd/internal/config"
+	"github.com/auditfwd/auditfwd/internal/pipeline"
+	"github.com/auditfwd/auditfwd/internal/simulator"
+	"github.com/auditfwd/auditfwd/outputs"
+	"github.com/auditfwd/auditfwd/outputs/file"
+	"github.com/auditfwd/auditfwd/outputs/stdout"
+)
+
+// buildOutputs makes every configured output: an explicit switch, no
+// registry. Constructors do no network I/O.
+func buildOutputs(cfg *config.Config, out io.Writer) ([]outputs.Output, error) {
+	var outs []outputs.Output
+	for _, oc := range cfg.Outputs {
+		var o outputs.Output
+		var err error
+		switch oc.Type {
+		case "file":
+			o, err = file.New(oc.Name, *oc.File)
+		case "stdout":
+			o = stdout.New(oc.Name, out)
+		default:
+			err = fmt.Errorf("unknown output type %q", oc.Type)
+		}
+		if err != nil {
+			for _, prev := range outs {
+				prev.Close()
+			}
+			return nil, fmt.Errorf("output %s: %w", oc.Name, err)
+		}
+		outs = append(outs, o)
+	}
+	return outs, nil
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("run", "run --config FILE [--once]", stderr)
+	cfgPath := fs.String("config", "", "configuration file (YAML)")
+	once := fs.Bool("once", false, "catch up to now, deliver, commit, exit (for cron and tests)")
+	if done, code := parseFlags(fs, args, stdout); done {
+		return code
+	}
+	cfg, code := loadConfig(*cfgPath, stderr)
+	if cfg == nil {
+		return code
+	}
+	log := newLogger(cfg.Log, stderr)
+	return runPipeline(cfg, log, stdout, pipeline.Options{Once: *once})
+}
+
+func runPipeline(cfg *config.Config, log *logrus.Logger, stdout io.Writer, opts pipeline.Options) int {
+	outs, err := buildOutputs(cfg, stdout)
+	if err != nil {
+		log.WithError(err).Error("cannot build outputs")
+		return exitUsage
+	}
+	p, err := pipeline.New(cfg, outs, log, opts)
+	if err != nil {
+		log.WithError(err).Error("cannot start")
+		return exitRuntime
+	}
+	ctx, stop := signalContext(log)
+	defer stop()
+	log.WithFields(logrus.Fields{"sources": len(cfg.Sources), "outputs": len(cfg.Outputs), "state_dir": cfg.StateDir, "once": opts.Once}).Info("auditfwd started")
+	err = p.Run(ctx)
+	for _, sc := range cfg.Sources {
+		st := p.SourceStats(sc.Name)
+		log.WithFields(logrus.Fields{"source": sc.Name, "fetched": st.Fetched.Load(), "new": st.New.Load(),
+			"duplicate": st.Duplicate.Load(), "dead_lettered": st.DeadLettered.Load(), "windows": st.Windows.Load()}).Info("source summary")
+	}
+	for _, oc := range cfg.Outputs {
+		st := p.OutputStats(oc.Name)
+		log.WithFields(logrus.Fields{"output": oc.Name, "delivered": st.Delivered.Load(), "dead_lettered": st.DeadLettered.Load(),
+			"dropped": st.Dropped.Load(), "queued": p.QueueStats(oc.Name).Events}).Info("output summary")
+	}
+	if cerr := p.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if err != nil {
+		log.WithError(err).Error("auditfwd stopped with an error")
+		return exitRuntime
+	}
+	log.Info("auditfwd stopped")
+	return exitOK
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("validate", "validate --config FILE", stderr)
+	cfgPath := fs.String("config", "", "configuration file (YAML)")
+	if done, code := parseFlags(fs, args, stdout); done {
+		return code
+	}
+	cfg, code := loadConfig(*cfgPath, stderr)
+	if cfg == nil {
+		return code
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d sources, %d outputs)\n", *cfgPath, len(cfg.Sources), len(cfg.Outputs))
+	for _, s := range cfg.Sources {
+		fmt.Fprintf(stdout, "  source %s: %s, date_format %s, window %s, overlap %s, dedup_horizon %s, first start %s\n",
+			s.Name, s.BaseURL, s.DateFormat, s.Window.D(), s.Overlap.D(), s.DedupHorizon.D(), s.StartTime.Format(time.RFC3339))
+	}
+	for _, o := range cfg.Outputs {
+		fmt.Fprintf(stdout, "  output %s: %s, queue %d bytes (%s)\n", o.Name, o.Type, o.Queue.MaxBytes, o.Queue.Policy)
+	}
+	return exitOK
+}
+
+func cmdSimulate(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("simulate", "simulate [--addr 127.0.0.1:8080] [--records N] [--days D]", stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	records := fs.Int("records", 0, "unique valid records (0: the demo's default)")
+	days := fs.Int("days", 0, "days of history (0: the demo's default)")
+	user := fs.String("username", "", "expected Basic auth user (default: the demo's)")
+	pass := fs.String("password", "", "expected Basic auth password (default: the demo's)")
+	if done, code := parseFlags(fs, args, stdout); done {
+		return code
+	}
+	now := time.Now().UTC()
+	sc := simulator.DemoConfig(now)
+	if *days > 0 {
+		sc.Start = now.Add(-time.Duration(*days) * 24 * time.Hour)
+	}
+	if *records > 0 {
+		sc.Records = *records
+	}
+	if *user != "" {
+		sc.Username = *user
+	}
+	if *pass != "" {
+		sc.Password = *pass
+	}
+	sim, err := simulator.New(sc)
+	if err != nil {
+		fmt.Fprintf(stderr, "simulate: %v\n", err)
+		return exitUsage
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "simulate: %v\n", err)
+		return exitRuntime
+	}
+	fmt.Fprintf(stdout, "WSS audit API simulator on http://%s%s (user %q, %d records from %s)\n",
+		ln.Addr(), sc.Path, sc.Username, sc.Records, sc.Start.Format(time.RFC3339))
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	log := logrus.New()
+	log.SetOutput(stderr)
+	ctx, stop := signalContext(log)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+		fmt.Fprintf(stderr, "simulate: %v\n", err)
+		return exitRuntime
+	}
+	return exitOK
+}
+
+func cmdDemo(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("demo", "demo [--dir ./demo-out]", stderr)
+	dir := fs.String("dir", "demo-out", "where the demo writes its state, events and dead letter (emptied first)")
+	quiet := fs.Bool("quiet", false, "do not print events on stdout")
+	if done, code := parseFlags(fs, args, stdout); done {
+		return code
+	}
+	now := time.Now().UTC()
+	sc := simulator.DemoConfig(now)
+	sim, err := simulator.New(sc)
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return exitRuntime
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return exitRuntime
+	}
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	if err := os.RemoveAll(*dir); err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return exitRuntime
+	}
+	yaml := fmt.Sprintf(`state_dir: %q
+log: {level: info}
+shutdown_timeout: 30s
+sources:
+  - name: demo
+    type: wss_audit
+    base_url: http://%s
+    username: %q
+    password: %q
+    date_format: date
+    start: %q
+    poll_interval: 5m
+outputs:
+  - name: local
+    type: file
+    path: %q
+`, filepath.Join(*dir, "state"), ln.Addr(), sc.Username, sc.Password,
+		sc.Start.Format(time.RFC3339), filepath.Join(*dir, "events.ndjson"))
+	if !*quiet {
+		yaml += "  - name: console\n    type: stdout\n"
+	}
+	if err := os.MkdirAll(*dir, 0o750); err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return exitRuntime
+	}
+	cfgPath := filepath.Join(*dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o640); err != nil {
+		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return exitRuntime
+	}
+	cfg, code := loadConfig(cfgPath, stderr)
+	if cfg == nil {
+		return code
+	}
+	log := newLogger(cfg.Log, stderr)
+	log.WithField("simulator", "http://"+ln.Addr().String()).Info("demo: polling the built-in WSS simulator")
+	code = runPipeline(cfg, log, stdout, pipeline.Options{Once: true})
+	if code == exitOK {
+		fmt.Fprintf(stderr, "\ndemo done: events in %s, malformed records in %s, config in %s\n",
+			filepath.Join(*dir, "events.ndjson"), filepath.Join(*dir, "state", "deadletter.ndjson"), cfgPath)
+	}
+	return code
+}

@@ -1,0 +1,153 @@
+// Command auditfwd forwards the Broadcom WSS admin audit log to SIEMs.
+// This file only parses flags, loads config, wires and handles signals.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/auditfwd/auditfwd/internal/config"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitRuntime = 1
+	exitUsage   = 2
+)
+
+const usage = `auditfwd forwards the Broadcom WSS (Cloud SWG) admin audit log to SIEMs.
+
+Usage:
+  auditfwd demo                          built-in WSS simulator -> pipeline -> stdout and ./demo-out/
+  auditfwd run --config FILE [--once]    poll forever (or catch up, deliver, exit with --once)
+  auditfwd validate --config FILE        report every configuration error; exit 2 on error
+  auditfwd simulate --addr HOST:PORT     serve the WSS audit API simulator alone
+
+Run "auditfwd COMMAND --help" for a command's flags.
+Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "demo":
+		return cmdDemo(rest, stdout, stderr)
+	case "run":
+		return cmdRun(rest, stdout, stderr)
+	case "validate":
+		return cmdValidate(rest, stdout, stderr)
+	case "simulate":
+		return cmdSimulate(rest, stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "auditfwd: unknown command %q\n\n%s", cmd, usage)
+		return exitUsage
+	}
+}
+
+// newFlags makes a FlagSet whose --help prints to stdout and exits 0, and
+// whose errors exit 2.
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: auditfwd %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags returns (done, code): done when the command must end now.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (bool, int) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, exitOK
+		}
+		return true, exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return true, exitUsage
+	}
+	return false, 0
+}
+
+func loadConfig(path string, stderr io.Writer) (*config.Config, int) {
+	if path == "" {
+		fmt.Fprintln(stderr, "auditfwd: --config is required")
+		return nil, exitUsage
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		var ce config.Errors
+		if errors.As(err, &ce) {
+			fmt.Fprintf(stderr, "%s: %d configuration error(s):\n", path, len(ce))
+			for _, e := range ce {
+				fmt.Fprintf(stderr, "  %v\n", e)
+			}
+			return nil, exitUsage
+		}
+		fmt.Fprintf(stderr, "auditfwd: %v\n", err)
+		return nil, exitUsage
+	}
+	return cfg, exitOK
+}
+
+func newLogger(cfg config.Log, w io.Writer) *logrus.Logger {
+	log := logrus.New()
+	log.SetOutput(w)
+	if lvl, err := logrus.ParseLevel(cfg.Level); err == nil {
+		log.SetLevel(lvl)
+	}
+	if cfg.Format == "json" {
+		log.SetFormatter(&logrus.JSONFormatter{})
+	} else {
+		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
+	}
+	return log
+}
+
+// signalContext ends at the first SIGINT/SIGTERM; a second one exits at
+// once (the queues are on disk, so that is still safe).
+func signalContext(log *logrus.Logger) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		sig, ok := <-ch
+		if !ok {
+			return
+		}
+		log.WithField("signal", sig.String()).Info("stopping: polling ends, queued events get shutdown_timeout to go out (signal again to exit at once)")
+		cancel()
+		if _, ok := <-ch; ok {
+			log.Warn("second signal: exiting now; queued events stay on disk")
+			os.Exit(exitRuntime)
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(ch)
+		cancel()
+	}
+}

@@ -1,0 +1,265 @@
+// Package config loads auditfwd's YAML configuration: ${VAR} expansion,
+// *_file secrets, unknown keys as errors, defaults, and Validate, which
+// reports every problem at once, each with its key path.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/auditfwd/auditfwd/internal/event"
+	"github.com/auditfwd/auditfwd/outputs/file"
+	"github.com/auditfwd/auditfwd/outputs/stdout"
+)
+
+// Config is the whole file.
+type Config struct {
+	StateDir        string   `yaml:"state_dir"`
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	Log             Log      `yaml:"log"`
+	Sources         []Source `yaml:"sources"`
+	Outputs         []Output `yaml:"outputs"`
+}
+
+// Log configures logrus.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// Source is one WSS tenant.
+type Source struct {
+	Name           string       `yaml:"name"`
+	Type           string       `yaml:"type"`
+	BaseURL        string       `yaml:"base_url"`
+	Path           string       `yaml:"path"`
+	Username       string       `yaml:"username"`
+	UsernameFile   string       `yaml:"username_file"`
+	Password       Secret       `yaml:"password"`
+	PasswordFile   string       `yaml:"password_file"`
+	DateFormat     string       `yaml:"date_format"`
+	Start          string       `yaml:"start"`
+	PollInterval   Duration     `yaml:"poll_interval"`
+	Window         Duration     `yaml:"window"`
+	Overlap        Duration     `yaml:"overlap"`
+	MaxLateness    Duration     `yaml:"max_lateness"`
+	DedupHorizon   Duration     `yaml:"dedup_horizon"`
+	Timeout        Duration     `yaml:"timeout"`
+	Format         string       `yaml:"format"`
+	Params         Params       `yaml:"params"`
+	FilterStyle    string       `yaml:"filter_style"`
+	ObjectTypes    []string     `yaml:"object_types"`
+	OperationTypes []string     `yaml:"operation_types"`
+	RecordsPath    string       `yaml:"records_path"`
+	EndDayInclude  *bool        `yaml:"end_date_inclusive"`
+	Checkpoint     int          `yaml:"checkpoint_records"`
+	TLS            TLS          `yaml:"tls"`
+	Retry          SourceRetry  `yaml:"retry"`
+	Fields         event.Fields `yaml:"fields"`
+
+	// StartTime is Start resolved against the load time.
+	StartTime time.Time `yaml:"-"`
+}
+
+// Params are the query parameter names of the audit API.
+type Params struct {
+	Start         string `yaml:"start"`
+	End           string `yaml:"end"`
+	Format        string `yaml:"format"`
+	ObjectType    string `yaml:"object_type"`
+	OperationType string `yaml:"operation_type"`
+}
+
+// TLS is client TLS. Verification is on unless insecure_skip_verify.
+type TLS struct {
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// SourceRetry bounds the source's waits.
+type SourceRetry struct {
+	InitialInterval   Duration `yaml:"initial_interval"`    // first back-off after a failed window
+	MaxInterval       Duration `yaml:"max_interval"`        // back-off cap
+	MaxRetryAfter     Duration `yaml:"max_retry_after"`     // cap on a 429's Retry-After
+	AuthRetryInterval Duration `yaml:"auth_retry_interval"` // wait after 401/403 (daemon mode)
+}
+
+// Output is one output: the keys every output has, plus its type's own.
+type Output struct {
+	OutputCommon `yaml:",inline"`
+	File         *file.Config   `yaml:"-"`
+	Stdout       *stdout.Config `yaml:"-"`
+}
+
+// OutputCommon are the keys shared by every output.
+type OutputCommon struct {
+	Name  string `yaml:"name"`
+	Type  string `yaml:"type"`
+	Batch Batch  `yaml:"batch"`
+	Queue Queue  `yaml:"queue"`
+	Retry Retry  `yaml:"retry"`
+}
+
+// Batch sizes the batches an output drains from its queue.
+type Batch struct {
+	MaxEvents     int      `yaml:"max_events"`
+	MaxBytes      ByteSize `yaml:"max_bytes"`
+	FlushInterval Duration `yaml:"flush_interval"`
+}
+
+// Queue bounds an output's on-disk queue.
+type Queue struct {
+	MaxBytes     ByteSize `yaml:"max_bytes"`
+	Policy       string   `yaml:"policy"` // block | drop_oldest
+	SegmentBytes ByteSize `yaml:"segment_bytes"`
+}
+
+// Retry is an output's back-off.
+type Retry struct {
+	InitialInterval Duration `yaml:"initial_interval"`
+	MaxInterval     Duration `yaml:"max_interval"`
+}
+
+// outputKinds gives, per output type, the struct whose keys are allowed.
+var outputKinds = map[string]reflect.Type{
+	"file": reflect.TypeOf(struct {
+		OutputCommon `yaml:",inline"`
+		file.Config  `yaml:",inline"`
+	}{}),
+	"stdout": reflect.TypeOf(struct {
+		OutputCommon  `yaml:",inline"`
+		stdout.Config `yaml:",inline"`
+	}{}),
+}
+
+func outputType(n *yaml.Node) reflect.Type {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "type" {
+			if t, ok := outputKinds[n.Content[i+1].Value]; ok {
+				return t
+			}
+		}
+	}
+	return reflect.TypeOf(OutputCommon{})
+}
+
+// UnmarshalYAML decodes the common keys, then the type's own keys from the
+// same mapping.
+func (o *Output) UnmarshalYAML(n *yaml.Node) error {
+	if err := n.Decode(&o.OutputCommon); err != nil {
+		return err
+	}
+	switch o.Type {
+	case "file":
+		o.File = &file.Config{}
+		return n.Decode(o.File)
+	case "stdout":
+		o.Stdout = &stdout.Config{}
+	}
+	return nil
+}
+
+// Errors is every problem found in a configuration.
+type Errors []error
+
+func (e Errors) Error() string {
+	var b strings.Builder
+	for i, err := range e {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+// Load reads, expands, decodes, defaults and validates a file. On a bad
+// configuration the error is an Errors holding every problem.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(data, time.Now())
+}
+
+// Parse is Load without the file; now resolves relative start times.
+func Parse(data []byte, now time.Time) (*Config, error) {
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, Errors{errors.New("the configuration is empty")}
+		}
+		return nil, Errors{fmt.Errorf("not valid YAML: %v", err)}
+	}
+	var errs Errors
+	expandEnv(&root, "", (*[]error)(&errs))
+	checkKeys(&root, reflect.TypeOf(Config{}), "", (*[]error)(&errs))
+	var c Config
+	if err := root.Decode(&c); err != nil {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			for _, m := range te.Errors {
+				errs = append(errs, errors.New(m))
+			}
+		} else {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	c.readSecretFiles(&errs)
+	c.SetDefaults()
+	errs = append(errs, c.Validate(now)...)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return &c, nil
+}
+
+func (c *Config) readSecretFiles(errs *Errors) {
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		p := fmt.Sprintf("sources[%d]", i)
+		if s.UsernameFile != "" {
+			if s.Username != "" {
+				*errs = append(*errs, fmt.Errorf("%s: set username or username_file, not both", p))
+			} else if v, err := readSecret(s.UsernameFile); err != nil {
+				*errs = append(*errs, fmt.Errorf("%s.username_file: %v", p, err))
+			} else {
+				s.Username = v
+			}
+		}
+		if s.PasswordFile != "" {
+			if s.Password != "" {
+				*errs = append(*errs, fmt.Errorf("%s: set password or password_file, not both", p))
+			} else if v, err := readSecret(s.PasswordFile); err != nil {
+				*errs = append(*errs, fmt.Errorf("%s.password_file: %v", p, err))
+			} else {
+				s.Password = Secret(v)
+			}
+		}
+	}
+}
+
+// readSecret reads a secret file, without the trailing newline editors add.
+func readSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}

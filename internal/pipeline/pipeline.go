@@ -1,0 +1,261 @@
+// Package pipeline runs auditfwd: one poller per source, one drainer per
+// output, and between them one on-disk queue per (output, source) pair.
+//
+// # The order of durable writes
+//
+// Three things are durable: the state store (package state: cursor and
+// seen-set per source; commit and delivery mark per queue; per output the
+// state of its target), the queues (package queue), and the targets.
+//
+// Polling a window [start, end):
+//  1. Stream the records. For each: hash it; skip it when the seen-set or
+//     this window already has the hash. A record that is not an object or
+//     has no usable time becomes a dead-letter line (held in memory).
+//     Otherwise normalize it once and append it to the queue of every output.
+//  2. Checkpoint: fsync every queue of the source, append and fsync the held
+//     dead-letter lines, then in ONE state transaction add the window's
+//     hashes to the seen-set, move every queue's commit mark to its end and
+//     the dead letter's committed length to its end, and (last checkpoint of
+//     the window only) move the cursor. Only then do drainers see the events.
+//     A checkpoint also runs every checkpoint_records new records, without
+//     moving the cursor, which keeps memory bounded on huge windows.
+//  3. A failed window (HTTP error, truncated body ...) cuts every queue and
+//     nothing else back to its commit mark, and is polled again.
+//
+// Crash recovery: on start every queue and the source dead letter are cut
+// back to their committed lengths. A crash before a checkpoint's
+// transaction leaves nothing that the state counts: the window is polled
+// again and the same records are new again, once. A crash after it leaves
+// the seen-set holding exactly the hashes whose events are queued.
+//
+// Draining an output: read a batch from the delivery mark up to the commit
+// mark, Write it, retry what the output says to retry with back-off, write
+// what it refuses for good to the output's dead letter (fsync), then in one
+// state transaction move the delivery mark and save the target's state.
+// Exactly-once targets (the file output) rewind to that state on start;
+// the others are at-least-once between a Write and its mark, and carry the
+// event hash so the receiver can drop repeats.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/auditfwd/auditfwd/internal/config"
+	"github.com/auditfwd/auditfwd/internal/queue"
+	"github.com/auditfwd/auditfwd/internal/state"
+	"github.com/auditfwd/auditfwd/outputs"
+)
+
+// Options are the parts of a run the command line decides.
+type Options struct {
+	Once   bool             // catch up, drain, exit
+	DryRun bool             // print events, commit nothing (not yet: see cmd)
+	Now    func() time.Time // clock; default time.Now
+	// OnceMaxAttempts bounds retries of one window with --once, so a
+	// broken API makes cron see a failure instead of a hang.
+	OnceMaxAttempts int
+}
+
+// Pipeline is a configured, opened run.
+type Pipeline struct {
+	cfg   *config.Config
+	opts  Options
+	log   *logrus.Logger
+	store *state.Store
+	dl    *deadLetter
+	srcs  []*sourceRunner
+	outs  []*outputRunner
+}
+
+// New opens the state, the queues and the dead letters, and cuts each back
+// to its committed length. outs are built by the caller (an explicit switch
+// on the type, in cmd), in the order of cfg.Outputs.
+func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Options) (*Pipeline, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.OnceMaxAttempts == 0 {
+		opts.OnceMaxAttempts = 8
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+		return nil, fmt.Errorf("state_dir: %w", err)
+	}
+	st, err := state.Open(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pipeline{cfg: cfg, opts: opts, log: log, store: st}
+	fail := func(err error) (*Pipeline, error) {
+		p.Close()
+		return nil, err
+	}
+	p.dl, err = openDeadLetter(filepath.Join(cfg.StateDir, "deadletter.ndjson"), st.DeadLetterLen())
+	if err != nil {
+		return fail(err)
+	}
+	for i, oc := range cfg.Outputs {
+		or, err := newOutputRunner(p, oc, outs[i])
+		if err != nil {
+			return fail(err)
+		}
+		p.outs = append(p.outs, or)
+	}
+	for _, sc := range cfg.Sources {
+		sr, err := newSourceRunner(p, sc)
+		if err != nil {
+			return fail(err)
+		}
+		p.srcs = append(p.srcs, sr)
+	}
+	return p, nil
+}
+
+// Store is the state store (for state tools and tests).
+func (p *Pipeline) Store() *state.Store { return p.store }
+
+// SourceStats returns the named source's counters.
+func (p *Pipeline) SourceStats(name string) *SourceStats {
+	for _, s := range p.srcs {
+		if s.cfg.Name == name {
+			return &s.stats
+		}
+	}
+	return nil
+}
+
+// OutputStats returns the named output's counters.
+func (p *Pipeline) OutputStats(name string) *OutputStats {
+	for _, o := range p.outs {
+		if o.name == name {
+			return &o.stats
+		}
+	}
+	return nil
+}
+
+// QueueStats sums an output's queues.
+func (p *Pipeline) QueueStats(name string) queue.Stats {
+	for _, o := range p.outs {
+		if o.name == name {
+			return o.queueStats()
+		}
+	}
+	return queue.Stats{}
+}
+
+// Run polls and delivers until ctx ends (daemon) or, with Once, until every
+// source has caught up and every queue is empty. After ctx ends it stops
+// polling at once (a window in flight is rolled back and polled again next
+// time) and gives the drainers shutdown_timeout to empty the queues.
+func (p *Pipeline) Run(ctx context.Context) error {
+	drainCtx, stopDrain := context.WithCancel(context.Background())
+	defer stopDrain()
+	var dwg sync.WaitGroup
+	for _, o := range p.outs {
+		dwg.Add(1)
+		go func() {
+			defer dwg.Done()
+			o.run(drainCtx)
+		}()
+	}
+
+	var swg sync.WaitGroup
+	errs := make([]error, len(p.srcs))
+	for i, s := range p.srcs {
+		swg.Add(1)
+		go func() {
+			defer swg.Done()
+			errs[i] = s.run(ctx)
+		}()
+	}
+	swg.Wait()
+	srcErr := errors.Join(errs...)
+
+	// Polling has stopped: let the drainers empty what is committed.
+	timeout := p.cfg.ShutdownTimeout.D()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var hardStop <-chan struct{}
+	if p.opts.Once {
+		hardStop = ctx.Done()
+	}
+wait:
+	for !p.drained() {
+		select {
+		case <-deadline.C:
+			break wait
+		case <-hardStop:
+			break wait
+		case <-tick.C:
+		}
+	}
+	stopDrain()
+	dwg.Wait()
+
+	var left []string
+	for _, o := range p.outs {
+		if st := o.queueStats(); st.Events > 0 {
+			left = append(left, fmt.Sprintf("%s: %d events", o.name, st.Events))
+			p.log.WithFields(logrus.Fields{"output": o.name, "queued": st.Events}).Warn("events still queued at exit; they are delivered on the next start")
+		}
+	}
+	if srcErr != nil {
+		return srcErr
+	}
+	if p.opts.Once && len(left) > 0 {
+		return fmt.Errorf("not every event was delivered within shutdown_timeout (%s): %v; they stay queued for the next run", timeout, left)
+	}
+	return nil
+}
+
+func (p *Pipeline) drained() bool {
+	for _, o := range p.outs {
+		if o.queueStats().Events > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Close closes the queues, outputs, dead letters and state.
+func (p *Pipeline) Close() error {
+	var errs []error
+	for _, o := range p.outs {
+		errs = append(errs, o.close())
+	}
+	for _, s := range p.srcs {
+		s.seen.Release()
+	}
+	if p.dl != nil {
+		errs = append(errs, p.dl.close())
+	}
+	if p.store != nil {
+		errs = append(errs, p.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// sleep waits d or until ctx ends; false when ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,473 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/sirupsen/logrus"
+
+	"github.com/auditfwd/auditfwd/internal/config"
+	"github.com/auditfwd/auditfwd/internal/event"
+	"github.com/auditfwd/auditfwd/internal/queue"
+	"github.com/auditfwd/auditfwd/internal/source/wss"
+	"github.com/auditfwd/auditfwd/internal/state"
+)
+
+// sourceRunner polls one source window after window.
+type sourceRunner struct {
+	p      *Pipeline
+	idx    int
+	cfg    config.Source
+	client *wss.Client
+	mapper *event.Mapper
+	seen   *state.SeenReader
+	log    *logrus.Entry
+	stats  SourceStats
+
+	cursor    time.Time
+	hasCursor bool
+	lastSweep time.Time
+}
+
+func newSourceRunner(p *Pipeline, sc config.Source) (*sourceRunner, error) {
+	hc, err := httpClient(sc)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+	}
+	client, err := wss.New(wssConfig(sc), hc)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+	}
+	s := &sourceRunner{
+		p: p, idx: len(p.srcs), cfg: sc, client: client,
+		mapper: event.NewMapper(sc.Fields, sc.Name),
+		seen:   p.store.SeenReader(sc.Name),
+		log:    p.log.WithField("source", sc.Name),
+	}
+	s.cursor, s.hasCursor, err = p.store.Cursor(sc.Name)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: read cursor: %w", sc.Name, err)
+	}
+	if sc.TLS.InsecureSkipVerify {
+		s.log.Warn("tls.insecure_skip_verify is on: the WSS server's certificate is not checked")
+	}
+	return s, nil
+}
+
+func wssConfig(sc config.Source) wss.Config {
+	return wss.Config{
+		BaseURL: sc.BaseURL, Path: sc.Path, Username: sc.Username, Password: wss.Secret(sc.Password.Value()),
+		DateFormat: sc.DateFormat, StartParam: sc.Params.Start, EndParam: sc.Params.End,
+		Format: sc.Format, FormatParam: sc.Params.Format,
+		ObjectTypes: sc.ObjectTypes, OperationTypes: sc.OperationTypes,
+		ObjectTypeParam: sc.Params.ObjectType, OperationTypeParam: sc.Params.OperationType,
+		FilterStyle: sc.FilterStyle, RecordsPath: sc.RecordsPath, EndInclusiveDay: *sc.EndDayInclude,
+	}
+}
+
+// httpClient builds the source's HTTP client: TLS verified unless the
+// config says otherwise, a timeout for the whole response.
+func httpClient(sc config.Source) (*http.Client, error) {
+	tc, err := TLSConfig(sc.TLS)
+	if err != nil {
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	return &http.Client{Transport: tr, Timeout: sc.Timeout.D()}, nil
+}
+
+// TLSConfig builds a client tls.Config from the common keys.
+func TLSConfig(t config.TLS) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("tls.ca_file %s: no PEM certificate in it", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("tls.cert_file/key_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// window returns the next window to poll at now. With whole-day dates the
+// start is cut to its day, since the API returns the whole day anyway.
+func (s *sourceRunner) window(now time.Time) (start, end time.Time) {
+	start = s.cfg.StartTime
+	if s.hasCursor {
+		start = s.cursor
+	}
+	if g := s.cfg.Granularity(); g > 0 {
+		start = start.UTC().Truncate(g)
+	}
+	end = start.Add(s.cfg.Window.D())
+	if end.After(now) {
+		end = now
+	}
+	return start, end
+}
+
+// errFatal marks errors after which the process must stop (the state store
+// or a queue file failing): retrying would only hide them.
+type errFatal struct{ err error }
+
+func (e *errFatal) Error() string { return e.err.Error() }
+func (e *errFatal) Unwrap() error { return e.err }
+
+// run polls until ctx ends or, with Once, until the source has caught up.
+func (s *sourceRunner) run(ctx context.Context) error {
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval = s.cfg.Retry.InitialInterval.D()
+	bo.MaxInterval = s.cfg.Retry.MaxInterval.D()
+	bo.MaxElapsedTime = 0
+	bo.Reset()
+	attempts := 0
+	for ctx.Err() == nil {
+		now := s.p.opts.Now().UTC()
+		start, end := s.window(now)
+		if !end.After(start) {
+			if s.p.opts.Once {
+				return nil
+			}
+			sleep(ctx, s.cfg.PollInterval.D())
+			continue
+		}
+		err := s.poll(ctx, start, end, now)
+		if err == nil {
+			bo.Reset()
+			attempts = 0
+			if !end.Before(now) { // caught up with the present
+				if s.p.opts.Once {
+					return nil
+				}
+				sleep(ctx, s.cfg.PollInterval.D())
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		attempts++
+		s.stats.failed(err)
+		var fatal *errFatal
+		if errors.As(err, &fatal) {
+			return err
+		}
+		wait, give := s.retryWait(err, bo)
+		fields := logrus.Fields{"window": windowString(start, end), "attempt": attempts}
+		if give && s.p.opts.Once {
+			s.log.WithFields(fields).WithError(err).Error("window failed")
+			return fmt.Errorf("source %s: %w", s.cfg.Name, err)
+		}
+		if s.p.opts.Once && attempts >= s.p.opts.OnceMaxAttempts {
+			s.log.WithFields(fields).WithError(err).Error("window failed; giving up (--once)")
+			return fmt.Errorf("source %s: window %s failed %d times: %w", s.cfg.Name, windowString(start, end), attempts, err)
+		}
+		lvl := s.log.WithFields(fields).WithError(err).WithField("retry_in", wait.Round(time.Millisecond).String())
+		if give {
+			lvl.Error("window failed; an operator must act: retrying slowly")
+		} else {
+			lvl.Warn("window failed; retrying")
+		}
+		t0 := time.Now()
+		sleep(ctx, wait)
+		s.stats.RetryWaits.Add(int64(time.Since(t0)))
+	}
+	return nil
+}
+
+// retryWait decides how long to wait after err; give is true when the error
+// needs an operator (bad credential, wrong path) and --once should stop.
+func (s *sourceRunner) retryWait(err error, bo backoff.BackOff) (wait time.Duration, give bool) {
+	var (
+		ae *wss.AuthError
+		re *wss.RateLimitError
+		se *wss.StatusError
+	)
+	switch {
+	case errors.As(err, &ae):
+		s.stats.response(ae.Status)
+		return s.cfg.Retry.AuthRetryInterval.D(), true
+	case errors.As(err, &re):
+		s.stats.response(re.Status)
+		wait = re.RetryAfter
+		if wait <= 0 {
+			wait = bo.NextBackOff()
+		}
+		if max := s.cfg.Retry.MaxRetryAfter.D(); wait > max {
+			wait = max
+		}
+		return wait, false
+	case errors.As(err, &se):
+		s.stats.response(se.Status)
+		if !se.Temporary() {
+			return s.cfg.Retry.AuthRetryInterval.D(), true
+		}
+	}
+	return bo.NextBackOff(), false
+}
+
+func windowString(start, end time.Time) string {
+	return start.UTC().Format(time.RFC3339) + "/" + end.UTC().Format(time.RFC3339)
+}
+
+// windowState is what one window holds in memory between checkpoints.
+type windowState struct {
+	seen    map[[32]byte]struct{} // hashes met since the last checkpoint
+	pending []state.SeenEntry
+	dead    [][]byte
+	newest  time.Time
+}
+
+// poll fetches one window and commits it; on any error it rolls the
+// source's queues back to their commit marks.
+func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) error {
+	ws := &windowState{seen: make(map[[32]byte]struct{})}
+	win := windowString(start, end)
+	log := s.log.WithField("window", win)
+	anchor := now.Unix()
+	var perr error // a pipeline error inside the callback
+	n, err := s.client.Fetch(ctx, start, end, func(raw []byte) error {
+		s.stats.Fetched.Add(1)
+		p, parseErr := event.Parse(raw)
+		if _, dup := ws.seen[p.Hash]; dup {
+			s.stats.Duplicate.Add(1)
+			return nil
+		}
+		has, err := s.seen.Has(p.Hash)
+		if err != nil {
+			perr = &errFatal{fmt.Errorf("seen-set lookup: %w", err)}
+			return perr
+		}
+		if has {
+			s.stats.Duplicate.Add(1)
+			return nil
+		}
+		ws.seen[p.Hash] = struct{}{}
+		if parseErr != nil {
+			s.deadRecord(ws, log, win, parseErr, p.Hash, p.Raw, anchor)
+			return nil
+		}
+		ev, mapErr := s.mapper.Map(&p, time.Now())
+		if mapErr != nil {
+			s.deadRecord(ws, log, win, mapErr, p.Hash, p.Raw, anchor)
+			return nil
+		}
+		a := anchor
+		if t := ev.Time.Unix(); t > a {
+			a = t // a record stamped in the future stays until windows pass it
+		}
+		if err := s.enqueue(ctx, ws, ev); err != nil {
+			perr = err
+			return err
+		}
+		ws.pending = append(ws.pending, state.SeenEntry{Hash: p.Hash, Anchor: a})
+		if ev.Time.After(ws.newest) {
+			ws.newest = ev.Time
+		}
+		s.stats.New.Add(1)
+		if len(ws.pending) >= s.cfg.Checkpoint {
+			if err := s.checkpoint(ws, nil); err != nil {
+				perr = err
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		cursor := end
+		if safe := now.Add(-s.cfg.Overlap.D()); safe.Before(cursor) {
+			// Records up to max_lateness old may still appear: the next
+			// window starts early enough to see them.
+			cursor = safe
+		}
+		if s.hasCursor && cursor.Before(s.cursor) {
+			cursor = s.cursor
+		}
+		if !s.hasCursor && cursor.Before(s.cfg.StartTime) {
+			cursor = s.cfg.StartTime
+		}
+		if err = s.checkpoint(ws, &cursor); err == nil {
+			s.cursor, s.hasCursor = cursor, true
+			s.stats.Windows.Add(1)
+			s.stats.pollOK(time.Now(), ws.newest)
+			s.stats.response(http.StatusOK)
+			log.WithFields(logrus.Fields{"records": n, "cursor": cursor.Format(time.RFC3339)}).Debug("window committed")
+			s.sweep(log)
+			return nil
+		}
+	}
+	if perr != nil {
+		err = perr
+	}
+	s.seen.Release()
+	for _, q := range s.queues() {
+		if rerr := q.Rollback(); rerr != nil {
+			return &errFatal{fmt.Errorf("roll back queue after a failed window: %w", rerr)}
+		}
+	}
+	return err
+}
+
+func (s *sourceRunner) deadRecord(ws *windowState, log *logrus.Entry, win string, reason error, h [32]byte, raw []byte, anchor int64) {
+	hash := event.Event{Hash: h}.HashHex()
+	ws.dead = append(ws.dead, sourceDeadLine(s.cfg.Name, win, reason.Error(), hash, raw, time.Now()))
+	ws.pending = append(ws.pending, state.SeenEntry{Hash: h, Anchor: anchor})
+	s.stats.DeadLettered.Add(1)
+	log.WithFields(logrus.Fields{"hash": hash, "reason": reason.Error()}).Warn("record kept in the dead letter")
+}
+
+func (s *sourceRunner) queues() []*queue.Queue {
+	qs := make([]*queue.Queue, len(s.p.outs))
+	for i, o := range s.p.outs {
+		qs[i] = o.queues[s.idx]
+	}
+	return qs
+}
+
+// enqueue appends ev to every output's queue, applying each output's
+// back-pressure policy first.
+func (s *sourceRunner) enqueue(ctx context.Context, ws *windowState, ev event.Event) error {
+	now := time.Now()
+	for _, o := range s.p.outs {
+		if err := s.makeRoom(ctx, ws, o); err != nil {
+			return err
+		}
+		if err := o.queues[s.idx].Append(ev, now); err != nil {
+			return &errFatal{fmt.Errorf("queue %s: %w", o.name, err)}
+		}
+	}
+	return nil
+}
+
+// makeRoom applies the output's policy when its queues are over
+// queue.max_bytes: block waits (committing first, so the output can drain
+// what this window already queued), drop_oldest skips the oldest events.
+func (s *sourceRunner) makeRoom(ctx context.Context, ws *windowState, o *outputRunner) error {
+	limit := int64(o.cfg.Queue.MaxBytes)
+	if o.queueStats().Bytes < limit {
+		return nil
+	}
+	q := o.queues[s.idx]
+	if o.cfg.Queue.Policy == "drop_oldest" {
+		if q.Stats().Uncommitted > 0 {
+			if err := s.checkpoint(ws, nil); err != nil {
+				return err
+			}
+		}
+		n, err := q.DropOldest(limit*9/10-(o.queueStats().Bytes-q.Stats().Bytes), func(mark int64) error {
+			return s.p.store.Delivered(queueKey(o.name, s.cfg.Name), mark, o.name, nil)
+		})
+		if err != nil {
+			return &errFatal{err}
+		}
+		if n > 0 {
+			o.stats.Dropped.Add(n)
+			s.log.WithFields(logrus.Fields{"output": o.name, "dropped": n}).Error("queue full: dropped the oldest events (queue.policy: drop_oldest)")
+		}
+		return nil
+	}
+	if err := s.checkpoint(ws, nil); err != nil {
+		return err
+	}
+	s.log.WithFields(logrus.Fields{"output": o.name, "queue_bytes": o.queueStats().Bytes, "limit": limit}).Warn("queue full: polling stops until the output catches up (queue.policy: block)")
+	t0 := time.Now()
+	defer func() { s.stats.Blocked.Add(int64(time.Since(t0))) }()
+	for o.queueStats().Bytes >= limit {
+		if !sleep(ctx, 100*time.Millisecond) {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// checkpoint makes the window's progress durable (see the package doc).
+func (s *sourceRunner) checkpoint(ws *windowState, cursor *time.Time) error {
+	s.seen.Release() // bbolt cannot grow its file under a reader
+	qs := s.queues()
+	marks := make(map[string]int64, len(qs))
+	for i, q := range qs {
+		end, err := q.Sync()
+		if err != nil {
+			return &errFatal{fmt.Errorf("fsync queue: %w", err)}
+		}
+		marks[queueKey(s.p.outs[i].name, s.cfg.Name)] = end
+	}
+	c := state.Commit{Source: s.cfg.Name, Cursor: cursor, Seen: ws.pending, Marks: marks}
+	if cursor != nil {
+		now := time.Now()
+		c.PollOK = &now
+	}
+	commit := func(dlLen int64) error {
+		if dlLen >= 0 {
+			c.DeadLetterLen = &dlLen
+		}
+		if err := s.p.store.Commit(c); err != nil {
+			return &errFatal{fmt.Errorf("commit state: %w", err)}
+		}
+		return nil
+	}
+	var err error
+	if len(ws.dead) > 0 {
+		err = s.p.dl.write(ws.dead, commit)
+	} else {
+		err = commit(-1)
+	}
+	if err != nil {
+		var f *errFatal
+		if !errors.As(err, &f) {
+			err = &errFatal{err}
+		}
+		return err
+	}
+	for i, q := range qs {
+		q.Commit(marks[queueKey(s.p.outs[i].name, s.cfg.Name)])
+	}
+	ws.pending = ws.pending[:0]
+	ws.dead = nil
+	clear(ws.seen)
+	return nil
+}
+
+// sweep forgets seen hashes no future window can return again, at most
+// every ten minutes.
+func (s *sourceRunner) sweep(log *logrus.Entry) {
+	if time.Since(s.lastSweep) < 10*time.Minute {
+		return
+	}
+	s.lastSweep = time.Now()
+	cutoff := s.cursor.Add(-s.cfg.DedupHorizon.D()).Unix()
+	total := 0
+	for {
+		n, err := s.p.store.Expire(s.cfg.Name, cutoff, 10000)
+		if err != nil {
+			log.WithError(err).Warn("seen-set expiry failed; it is tried again later")
+			return
+		}
+		total += n
+		if n < 10000 {
+			break
+		}
+	}
+	if total > 0 {
+		log.WithField("expired", total).Debug("seen-set expired old hashes")
+	}
+}

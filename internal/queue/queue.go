@@ -1,0 +1,528 @@
+// Package queue is the on-disk, append-only log of events between the
+// pollers and one output. It is a plain segment log rather than an embedded
+// key-value store: appends are sequential writes, a window's events are made
+// durable by one fsync per segment file, and the marks that say how far the
+// log is committed and delivered live in the state store (package state), so
+// they move atomically with the cursor and the seen-set.
+//
+// Positions are byte offsets into the logical log, which is the concatenation
+// of its segment files; a segment is named after the position of its first
+// byte. Each entry is framed as
+//
+//	uint32 payload length | uint32 CRC-32C of payload | payload
+//	payload = 32-byte hash | int64 event time (unix ms) | int64 enqueue time (unix ms) | document
+//
+// Invariants: delivered <= readPos <= committed <= end. Bytes past committed
+// belong to a window that is not committed yet: Open cuts them off (a crash
+// happened) and Rollback cuts them off (the window failed).
+package queue
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/auditfwd/auditfwd/internal/event"
+)
+
+const (
+	frameHeader   = 8
+	payloadHeader = 32 + 8 + 8
+	// MaxEntry bounds one entry so a corrupt length field cannot make the
+	// reader allocate gigabytes.
+	MaxEntry = 64 << 20
+	segExt   = ".seg"
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// Entry is one queued event and where it sits in the log.
+type Entry struct {
+	event.Event
+	Enqueued time.Time
+	Pos      int64 // position of the entry's frame
+	End      int64 // position just after it
+}
+
+// Size is the entry's size on disk.
+func (e Entry) Size() int64 { return e.End - e.Pos }
+
+// Queue is one on-disk log. Append, Sync, Commit and Rollback are called by
+// one producer; Read, Ack and DropOldest by one consumer; Stats by anyone.
+type Queue struct {
+	dir     string
+	segSize int64
+
+	mu        sync.Mutex
+	segs      []int64 // base positions of the segment files, ascending
+	w         *os.File
+	wb        *bufio.Writer
+	wBase     int64 // base of the segment being written
+	end       int64 // logical end, including buffered bytes
+	committed int64
+	delivered int64
+	readPos   int64
+	// Event counts between the marks, for depth metrics.
+	nUncommitted int64
+	nCommitted   int64 // committed but not yet read
+	nInFlight    int64 // read but not acked
+	oldest       time.Time
+	notify       chan struct{}
+
+	r     *os.File
+	rb    *bufio.Reader
+	rBase int64
+	rPos  int64 // position the reader's buffered stream is at
+}
+
+// Open opens the log in dir, cutting off everything past committed.
+// committed and delivered come from the state store.
+func Open(dir string, committed, delivered, segSize int64) (*Queue, error) {
+	if segSize <= 0 {
+		segSize = 64 << 20
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	q := &Queue{dir: dir, segSize: segSize, committed: committed, delivered: delivered, readPos: delivered, notify: make(chan struct{})}
+	if delivered > committed {
+		return nil, fmt.Errorf("queue %s: delivery mark %d is past commit mark %d: state is inconsistent", dir, delivered, committed)
+	}
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range names {
+		if !strings.HasSuffix(n.Name(), segExt) {
+			continue
+		}
+		base, err := strconv.ParseInt(strings.TrimSuffix(n.Name(), segExt), 10, 64)
+		if err != nil {
+			continue
+		}
+		q.segs = append(q.segs, base)
+	}
+	sort.Slice(q.segs, func(i, j int) bool { return q.segs[i] < q.segs[j] })
+	if err := q.truncateTo(committed); err != nil {
+		return nil, err
+	}
+	if err := q.dropSegmentsBelow(delivered); err != nil {
+		return nil, err
+	}
+	n, oldest, err := q.count(delivered, committed)
+	if err != nil {
+		return nil, err
+	}
+	q.nCommitted, q.oldest = n, oldest
+	return q, nil
+}
+
+func (q *Queue) segPath(base int64) string {
+	return filepath.Join(q.dir, fmt.Sprintf("%020d%s", base, segExt))
+}
+
+// truncateTo makes the log end exactly at pos: later segments are removed,
+// the segment holding pos is cut. It refuses when the log is shorter than pos:
+// that would mean a committed entry is gone.
+func (q *Queue) truncateTo(pos int64) error {
+	if q.w != nil {
+		q.w.Close()
+		q.w, q.wb = nil, nil
+	}
+	for len(q.segs) > 0 && q.segs[len(q.segs)-1] > pos {
+		last := q.segs[len(q.segs)-1]
+		if err := os.Remove(q.segPath(last)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		q.segs = q.segs[:len(q.segs)-1]
+	}
+	if len(q.segs) == 0 {
+		if pos != 0 && pos != q.delivered {
+			return fmt.Errorf("queue %s: committed data up to %d is missing (no segment files)", q.dir, pos)
+		}
+		q.end = pos
+		return nil
+	}
+	last := q.segs[len(q.segs)-1]
+	p := q.segPath(last)
+	fi, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if last+fi.Size() < pos {
+		return fmt.Errorf("queue %s: segment %s ends at %d, before the commit mark %d: committed data is missing", q.dir, p, last+fi.Size(), pos)
+	}
+	if last+fi.Size() > pos {
+		if err := os.Truncate(p, pos-last); err != nil {
+			return err
+		}
+	}
+	q.end = pos
+	return nil
+}
+
+func (q *Queue) dropSegmentsBelow(pos int64) error {
+	// A segment may go once the next one starts at or before pos.
+	for len(q.segs) > 1 && q.segs[1] <= pos {
+		if err := os.Remove(q.segPath(q.segs[0])); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		q.segs = q.segs[1:]
+	}
+	return nil
+}
+
+// count walks the frames in [from, to) to rebuild the depth after a start.
+func (q *Queue) count(from, to int64) (int64, time.Time, error) {
+	var n int64
+	var oldest time.Time
+	pos := from
+	for pos < to {
+		e, err := q.readAt(pos, true)
+		if err != nil {
+			return 0, oldest, fmt.Errorf("queue %s: scan at %d: %w", q.dir, pos, err)
+		}
+		if n == 0 {
+			oldest = e.Enqueued
+		}
+		n++
+		pos = e.End
+	}
+	return n, oldest, nil
+}
+
+// Append adds one event past the commit mark. It is buffered: Sync makes it
+// durable, Commit makes it visible to the consumer.
+func (q *Queue) Append(ev event.Event, now time.Time) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	size := int64(frameHeader + payloadHeader + len(ev.Doc))
+	if size > MaxEntry {
+		return fmt.Errorf("event %x is %d bytes, over the queue's %d byte entry limit", ev.Hash[:8], size, MaxEntry)
+	}
+	if q.w == nil || (q.end-q.wBase >= q.segSize && q.end > q.wBase) {
+		if err := q.rotate(); err != nil {
+			return err
+		}
+	}
+	var hdr [frameHeader + payloadHeader]byte
+	binary.LittleEndian.PutUint32(hdr[0:], uint32(payloadHeader+len(ev.Doc)))
+	copy(hdr[8:40], ev.Hash[:])
+	binary.LittleEndian.PutUint64(hdr[40:], uint64(ev.Time.UnixMilli()))
+	binary.LittleEndian.PutUint64(hdr[48:], uint64(now.UnixMilli()))
+	c := crc32.Update(0, crcTable, hdr[8:])
+	c = crc32.Update(c, crcTable, ev.Doc)
+	binary.LittleEndian.PutUint32(hdr[4:], c)
+	if _, err := q.wb.Write(hdr[:]); err != nil {
+		return err
+	}
+	if _, err := q.wb.Write(ev.Doc); err != nil {
+		return err
+	}
+	q.end += size
+	q.nUncommitted++
+	return nil
+}
+
+// rotate closes the current segment (durably) and starts one at end, or
+// reopens the last segment for appending when it has room.
+func (q *Queue) rotate() error {
+	if q.w != nil {
+		if err := q.flushSync(); err != nil {
+			return err
+		}
+		q.w.Close()
+		q.w, q.wb = nil, nil
+	}
+	base := q.end
+	if n := len(q.segs); n > 0 && q.end-q.segs[n-1] < q.segSize {
+		base = q.segs[n-1]
+	}
+	f, err := os.OpenFile(q.segPath(base), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return err
+	}
+	if len(q.segs) == 0 || q.segs[len(q.segs)-1] != base {
+		q.segs = append(q.segs, base)
+		// The new file's directory entry must survive a crash too.
+		if err := syncDir(q.dir); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	q.w, q.wb, q.wBase = f, bufio.NewWriterSize(f, 256<<10), base
+	return nil
+}
+
+func (q *Queue) flushSync() error {
+	if q.wb == nil {
+		return nil
+	}
+	if err := q.wb.Flush(); err != nil {
+		return err
+	}
+	return q.w.Sync()
+}
+
+// Sync makes every appended entry durable and returns the log's end: the
+// value to record as the commit mark.
+func (q *Queue) Sync() (int64, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.flushSync(); err != nil {
+		return 0, err
+	}
+	return q.end, nil
+}
+
+// Commit publishes everything up to mark (a value Sync returned, now
+// recorded in the state store) to the consumer.
+func (q *Queue) Commit(mark int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if mark <= q.committed {
+		return
+	}
+	if q.nCommitted+q.nInFlight == 0 {
+		q.oldest = time.Now()
+	}
+	q.committed = mark
+	q.nCommitted += q.nUncommitted
+	q.nUncommitted = 0
+	close(q.notify)
+	q.notify = make(chan struct{})
+}
+
+// Rollback cuts off every entry past the commit mark: its window failed
+// and will be polled again.
+func (q *Queue) Rollback() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.end == q.committed {
+		return nil
+	}
+	if q.wb != nil {
+		// Buffered bytes never reached the file; drop them with the handle.
+		q.wb.Reset(io.Discard)
+	}
+	q.nUncommitted = 0
+	return q.truncateTo(q.committed)
+}
+
+// Notify returns a channel closed at the next Commit.
+func (q *Queue) Notify() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.notify
+}
+
+// Read returns up to maxEvents committed entries (and at most about maxBytes)
+// from the read position, which it advances. Nothing is removed until Ack.
+func (q *Queue) Read(maxEvents int, maxBytes int64) ([]Entry, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []Entry
+	var bytes int64
+	for q.readPos < q.committed && len(out) < maxEvents {
+		e, err := q.readAt(q.readPos, false)
+		if err != nil {
+			return out, fmt.Errorf("queue %s: read at %d: %w", q.dir, q.readPos, err)
+		}
+		if len(out) > 0 && bytes+e.Size() > maxBytes {
+			break
+		}
+		out = append(out, e)
+		bytes += e.Size()
+		q.readPos = e.End
+		q.nCommitted--
+		q.nInFlight++
+	}
+	return out, nil
+}
+
+// Available reports whether committed entries wait past the read position.
+func (q *Queue) Available() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.nCommitted
+}
+
+// AckAll marks everything read so far (and every entry dropped) as
+// delivered: persist records the new delivery mark durably (with the target's
+// own state, for exactly-once outputs) under the queue's lock, so a drop
+// cannot interleave. Whole segments below the mark are then removed.
+func (q *Queue) AckAll(persist func(mark int64) error) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	mark := q.readPos
+	if mark == q.delivered {
+		return nil
+	}
+	if err := persist(mark); err != nil {
+		return err
+	}
+	q.delivered = mark
+	q.nInFlight = 0
+	if q.readPos < q.committed {
+		if e, err := q.readAt(q.readPos, true); err == nil {
+			q.oldest = e.Enqueued
+		}
+	}
+	return q.dropSegmentsBelow(mark)
+}
+
+// DropOldest skips committed entries that were not read yet until the
+// queue's unread bytes are at most maxBytes, and returns how many it skipped.
+// When no batch is in flight it moves the delivery mark over them at once,
+// calling persist under the queue's lock so no Read can slip in between;
+// otherwise the consumer's next Ack covers them.
+func (q *Queue) DropOldest(maxBytes int64, persist func(mark int64) error) (int64, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var n int64
+	for q.end-q.readPos > maxBytes && q.readPos < q.committed {
+		e, err := q.readAt(q.readPos, true)
+		if err != nil {
+			return n, err
+		}
+		q.readPos = e.End
+		q.nCommitted--
+		n++
+	}
+	if n > 0 && q.nInFlight == 0 {
+		if err := persist(q.readPos); err != nil {
+			return n, err
+		}
+		q.delivered = q.readPos
+		if err := q.dropSegmentsBelow(q.delivered); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// Stats is a snapshot for metrics and back-pressure.
+type Stats struct {
+	Events      int64     // committed and in flight, not yet delivered
+	Uncommitted int64     // appended by a window still open
+	Bytes       int64     // on disk past the delivery mark
+	Oldest      time.Time // enqueue time of the oldest undelivered event (zero when empty)
+}
+
+// Stats returns a snapshot.
+func (q *Queue) Stats() Stats {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s := Stats{Events: q.nCommitted + q.nInFlight, Uncommitted: q.nUncommitted, Bytes: q.end - q.delivered}
+	if s.Events > 0 {
+		s.Oldest = q.oldest
+	}
+	return s
+}
+
+// Close flushes and closes the files. Unsynced appends are not made durable:
+// Sync is the only durability point.
+func (q *Queue) Close() error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var err error
+	if q.wb != nil {
+		err = q.wb.Flush()
+		q.w.Close()
+		q.w, q.wb = nil, nil
+	}
+	if q.r != nil {
+		q.r.Close()
+		q.r, q.rb = nil, nil
+	}
+	return err
+}
+
+// readAt decodes the entry whose frame starts at pos. headerOnly skips the
+// document. It reuses a sequential reader when pos is where it stopped.
+func (q *Queue) readAt(pos int64, headerOnly bool) (Entry, error) {
+	// Entries past the writer's buffer may still sit in memory.
+	if q.wb != nil && pos+frameHeader > q.end-int64(q.wb.Buffered()) && pos < q.end {
+		if err := q.wb.Flush(); err != nil {
+			return Entry{}, err
+		}
+	}
+	i := sort.Search(len(q.segs), func(i int) bool { return q.segs[i] > pos }) - 1
+	if i < 0 {
+		return Entry{}, fmt.Errorf("no segment holds position %d", pos)
+	}
+	base := q.segs[i]
+	if q.r == nil || q.rBase != base || q.rPos != pos {
+		if q.r != nil && q.rBase != base {
+			q.r.Close()
+			q.r = nil
+		}
+		if q.r == nil {
+			f, err := os.Open(q.segPath(base))
+			if err != nil {
+				return Entry{}, err
+			}
+			q.r, q.rBase = f, base
+			q.rb = bufio.NewReaderSize(f, 256<<10)
+		}
+		if _, err := q.r.Seek(pos-base, io.SeekStart); err != nil {
+			return Entry{}, err
+		}
+		q.rb.Reset(q.r)
+		q.rPos = pos
+	}
+	var hdr [frameHeader + payloadHeader]byte
+	if _, err := io.ReadFull(q.rb, hdr[:]); err != nil {
+		q.rPos = -1
+		return Entry{}, err
+	}
+	n := binary.LittleEndian.Uint32(hdr[0:])
+	if n < payloadHeader || n > MaxEntry {
+		q.rPos = -1
+		return Entry{}, fmt.Errorf("corrupt frame length %d", n)
+	}
+	docLen := int(n) - payloadHeader
+	e := Entry{Pos: pos, End: pos + frameHeader + int64(n)}
+	copy(e.Hash[:], hdr[8:40])
+	e.Time = time.UnixMilli(int64(binary.LittleEndian.Uint64(hdr[40:]))).UTC()
+	e.Enqueued = time.UnixMilli(int64(binary.LittleEndian.Uint64(hdr[48:])))
+	if headerOnly {
+		if _, err := q.rb.Discard(docLen); err != nil {
+			q.rPos = -1
+			return Entry{}, err
+		}
+	} else {
+		e.Doc = make([]byte, docLen)
+		if _, err := io.ReadFull(q.rb, e.Doc); err != nil {
+			q.rPos = -1
+			return Entry{}, err
+		}
+		c := crc32.Update(0, crcTable, hdr[8:])
+		c = crc32.Update(c, crcTable, e.Doc)
+		if c != binary.LittleEndian.Uint32(hdr[4:]) {
+			q.rPos = -1
+			return Entry{}, fmt.Errorf("checksum mismatch: the queue file is corrupt")
+		}
+	}
+	q.rPos = e.End
+	return e, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,388 @@
+// Package state is the one durable record of progress: per source the cursor
+// and the seen-set of record hashes, per queue its commit and delivery marks,
+// per output the opaque state of its target (a file length, say), and the
+// committed length of the source dead letter.
+//
+// Everything that must move together moves in one bbolt transaction, which
+// bbolt makes durable (fsync) before Update returns. The order of durable
+// writes that keeps delivery exactly-once is described in package pipeline.
+package state
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var (
+	bucketSources = []byte("sources") // source name -> sub-bucket {cursor, ...}
+	bucketSeen    = []byte("seen")    // source name -> sub-bucket hash -> anchor (unix s)
+	bucketQueues  = []byte("queues")  // queue key + "/commit" | "/delivered" -> int64
+	bucketTargets = []byte("targets") // output name -> opaque target state
+	bucketMisc    = []byte("misc")    // deadletter length, channel ids ...
+
+	keyCursor       = []byte("cursor")
+	keyDeadLetter   = []byte("deadletter_len")
+	keyLastPollOK   = []byte("last_poll_ok")
+	keyBackfillBase = "backfill/"
+)
+
+// Store wraps the bbolt database under state_dir.
+type Store struct {
+	db   *bolt.DB
+	path string
+}
+
+// Open opens (or creates) the state database. It fails fast instead of
+// waiting forever when another auditfwd holds the lock on the same state_dir.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("state_dir %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, "state.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 3 * time.Second, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("state %s is locked: is another auditfwd running with the same state_dir?", path)
+		}
+		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketSources, bucketSeen, bucketQueues, bucketTargets, bucketMisc} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("init state %s: %w", path, err)
+	}
+	return &Store{db: db, path: path}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// SeenEntry is one hash added to a source's seen-set. Anchor is the unix time
+// after which (plus the horizon, measured against the source cursor) no future
+// window can return the record again.
+type SeenEntry struct {
+	Hash   [32]byte
+	Anchor int64
+}
+
+// Commit is everything one window (or one checkpoint inside a window) makes
+// durable at once.
+type Commit struct {
+	Source        string
+	Cursor        *time.Time       // nil: a checkpoint inside a window, the cursor stays
+	Seen          []SeenEntry      // hashes to add
+	Marks         map[string]int64 // queue key -> new commit mark
+	DeadLetterLen *int64           // new committed length of the source dead letter
+	PollOK        *time.Time       // last successful poll, for status
+	Progress      map[string][]byte
+}
+
+// Commit applies c in one transaction.
+func (s *Store) Commit(c Commit) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		src, err := tx.Bucket(bucketSources).CreateBucketIfNotExists([]byte(c.Source))
+		if err != nil {
+			return err
+		}
+		if c.Cursor != nil {
+			if err := src.Put(keyCursor, []byte(c.Cursor.UTC().Format(time.RFC3339Nano))); err != nil {
+				return err
+			}
+		}
+		if c.PollOK != nil {
+			if err := src.Put(keyLastPollOK, []byte(c.PollOK.UTC().Format(time.RFC3339Nano))); err != nil {
+				return err
+			}
+		}
+		for k, v := range c.Progress {
+			if err := src.Put([]byte(keyBackfillBase+k), v); err != nil {
+				return err
+			}
+		}
+		if len(c.Seen) > 0 {
+			seen, err := tx.Bucket(bucketSeen).CreateBucketIfNotExists([]byte(c.Source))
+			if err != nil {
+				return err
+			}
+			// Hashes are random, so bbolt would split pages half-full; a
+			// fill percent near 1 is for sequential keys only. Keep default.
+			var v [8]byte
+			for _, e := range c.Seen {
+				binary.BigEndian.PutUint64(v[:], uint64(e.Anchor))
+				if err := seen.Put(e.Hash[:], v[:]); err != nil {
+					return err
+				}
+			}
+		}
+		q := tx.Bucket(bucketQueues)
+		for key, mark := range c.Marks {
+			if err := putInt(q, key+"/commit", mark); err != nil {
+				return err
+			}
+		}
+		if c.DeadLetterLen != nil {
+			if err := putInt(tx.Bucket(bucketMisc), string(keyDeadLetter), *c.DeadLetterLen); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Cursor returns the source's cursor, ok=false before its first commit.
+func (s *Store) Cursor(source string) (t time.Time, ok bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		src := tx.Bucket(bucketSources).Bucket([]byte(source))
+		if src == nil {
+			return nil
+		}
+		v := src.Get(keyCursor)
+		if v == nil {
+			return nil
+		}
+		t, err = time.Parse(time.RFC3339Nano, string(v))
+		ok = err == nil
+		return err
+	})
+	return t, ok, err
+}
+
+// LastPollOK returns when the source last completed a window.
+func (s *Store) LastPollOK(source string) (time.Time, bool) {
+	var t time.Time
+	var ok bool
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		src := tx.Bucket(bucketSources).Bucket([]byte(source))
+		if src == nil {
+			return nil
+		}
+		if v := src.Get(keyLastPollOK); v != nil {
+			var err error
+			t, err = time.Parse(time.RFC3339Nano, string(v))
+			ok = err == nil
+		}
+		return nil
+	})
+	return t, ok
+}
+
+// Progress returns a stored progress value (used by backfill).
+func (s *Store) Progress(source, key string) []byte {
+	var out []byte
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		src := tx.Bucket(bucketSources).Bucket([]byte(source))
+		if src == nil {
+			return nil
+		}
+		if v := src.Get([]byte(keyBackfillBase + key)); v != nil {
+			out = append([]byte(nil), v...)
+		}
+		return nil
+	})
+	return out
+}
+
+// SetCursor moves a source's cursor by hand (state set).
+func (s *Store) SetCursor(source string, t time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		src, err := tx.Bucket(bucketSources).CreateBucketIfNotExists([]byte(source))
+		if err != nil {
+			return err
+		}
+		return src.Put(keyCursor, []byte(t.UTC().Format(time.RFC3339Nano)))
+	})
+}
+
+// ResetSource forgets a source's cursor, progress and seen-set.
+func (s *Store) ResetSource(source string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketSources, bucketSeen} {
+			if tx.Bucket(b).Bucket([]byte(source)) != nil {
+				if err := tx.Bucket(b).DeleteBucket([]byte(source)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// SeenCount is the number of hashes in a source's seen-set.
+func (s *Store) SeenCount(source string) int {
+	n := 0
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketSeen).Bucket([]byte(source)); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n
+}
+
+// SeenReader answers many lookups from one read transaction. A long-lived
+// read transaction would stop bbolt from growing its file for writers, so
+// the reader renews it every renewEvery lookups and must be Released before
+// its owner commits.
+type SeenReader struct {
+	s      *Store
+	source []byte
+	tx     *bolt.Tx
+	b      *bolt.Bucket
+	uses   int
+}
+
+const renewEvery = 4096
+
+// SeenReader returns a reader for one source's seen-set.
+func (s *Store) SeenReader(source string) *SeenReader {
+	return &SeenReader{s: s, source: []byte(source)}
+}
+
+// Has reports whether h is in the seen-set.
+func (r *SeenReader) Has(h [32]byte) (bool, error) {
+	if r.tx == nil || r.uses >= renewEvery {
+		r.Release()
+		tx, err := r.s.db.Begin(false)
+		if err != nil {
+			return false, err
+		}
+		r.tx = tx
+		r.b = tx.Bucket(bucketSeen).Bucket(r.source)
+		r.uses = 0
+	}
+	r.uses++
+	if r.b == nil {
+		return false, nil
+	}
+	return r.b.Get(h[:]) != nil, nil
+}
+
+// Release ends the read transaction; the next Has starts a new one.
+func (r *SeenReader) Release() {
+	if r.tx != nil {
+		_ = r.tx.Rollback()
+		r.tx, r.b = nil, nil
+	}
+}
+
+// Expire deletes up to limit seen entries of source whose anchor is before
+// cutoff. It returns how many it deleted; call again while that equals limit.
+func (s *Store) Expire(source string, cutoff int64, limit int) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSeen).Bucket([]byte(source))
+		if b == nil {
+			return nil
+		}
+		// Collect first: deleting under a live cursor makes bbolt skip keys.
+		var dead [][]byte
+		c := b.Cursor()
+		for k, v := c.First(); k != nil && len(dead) < limit; k, v = c.Next() {
+			if len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < cutoff {
+				dead = append(dead, append([]byte(nil), k...))
+			}
+		}
+		for _, k := range dead {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(dead)
+		return nil
+	})
+	return n, err
+}
+
+// QueueMarks returns a queue's commit and delivery marks (0 when new).
+func (s *Store) QueueMarks(key string) (commit, delivered int64, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		q := tx.Bucket(bucketQueues)
+		commit = getInt(q, key+"/commit")
+		delivered = getInt(q, key+"/delivered")
+		return nil
+	})
+	return commit, delivered, err
+}
+
+// Delivered makes an output's progress durable: the queue's delivery mark
+// and, for outputs that keep one, the state of their target, together.
+func (s *Store) Delivered(queueKey string, mark int64, output string, target []byte) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := putInt(tx.Bucket(bucketQueues), queueKey+"/delivered", mark); err != nil {
+			return err
+		}
+		if target != nil {
+			return tx.Bucket(bucketTargets).Put([]byte(output), target)
+		}
+		return nil
+	})
+}
+
+// Target returns an output's saved target state (nil when none).
+func (s *Store) Target(output string) []byte {
+	var out []byte
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketTargets).Get([]byte(output)); v != nil {
+			out = append([]byte(nil), v...)
+		}
+		return nil
+	})
+	return out
+}
+
+// DeadLetterLen is the committed length of the source dead letter.
+func (s *Store) DeadLetterLen() int64 {
+	var n int64
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		n = getInt(tx.Bucket(bucketMisc), string(keyDeadLetter))
+		return nil
+	})
+	return n
+}
+
+// GetMisc and PutMisc keep small named values (an HEC channel id, say).
+func (s *Store) GetMisc(key string) []byte {
+	var out []byte
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMisc).Get([]byte(key)); v != nil {
+			out = append([]byte(nil), v...)
+		}
+		return nil
+	})
+	return out
+}
+
+// PutMisc stores a small named value.
+func (s *Store) PutMisc(key string, v []byte) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMisc).Put([]byte(key), v) })
+}
+
+func putInt(b *bolt.Bucket, key string, v int64) error {
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], uint64(v))
+	return b.Put([]byte(key), buf[:])
+}
+
+func getInt(b *bolt.Bucket, key string) int64 {
+	v := b.Get([]byte(key))
+	if len(v) != 8 {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(v))
+}
