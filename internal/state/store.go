@@ -235,19 +235,14 @@ func (s *Store) SeenCount(source string) int {
 	return n
 }
 
-// SeenReader answers many lookups from one read transaction. A long-lived
-// read transaction would stop bbolt from growing its file for writers, so
-// the reader renews it every renewEvery lookups and must be Released before
-// its owner commits.
+// SeenReader looks hashes up in one source's seen-set. Each lookup is its
+// own short read transaction: a reader held open across a call that may
+// block (a queue lock, back-pressure) would stop bbolt from growing its file
+// for a writer that holds that lock: a deadlock seen in tests.
 type SeenReader struct {
 	s      *Store
 	source []byte
-	tx     *bolt.Tx
-	b      *bolt.Bucket
-	uses   int
 }
-
-const renewEvery = 4096
 
 // SeenReader returns a reader for one source's seen-set.
 func (s *Store) SeenReader(source string) *SeenReader {
@@ -256,30 +251,31 @@ func (s *Store) SeenReader(source string) *SeenReader {
 
 // Has reports whether h is in the seen-set.
 func (r *SeenReader) Has(h [32]byte) (bool, error) {
-	if r.tx == nil || r.uses >= renewEvery {
-		r.Release()
-		tx, err := r.s.db.Begin(false)
-		if err != nil {
-			return false, err
+	found := false
+	err := r.s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketSeen).Bucket(r.source); b != nil {
+			found = b.Get(h[:]) != nil
 		}
-		r.tx = tx
-		r.b = tx.Bucket(bucketSeen).Bucket(r.source)
-		r.uses = 0
-	}
-	r.uses++
-	if r.b == nil {
-		return false, nil
-	}
-	return r.b.Get(h[:]) != nil, nil
+		return nil
+	})
+	return found, err
 }
 
-// Release ends the read transaction; the next Has starts a new one.
-func (r *SeenReader) Release() {
-	if r.tx != nil {
-		_ = r.tx.Rollback()
-		r.tx, r.b = nil, nil
-	}
+// HasAll sets found[i] for each hashes[i] in the seen-set, in one read
+// transaction.
+func (r *SeenReader) HasAll(hashes [][32]byte, found []bool) error {
+	return r.s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSeen).Bucket(r.source)
+		for i, h := range hashes {
+			found[i] = b != nil && b.Get(h[:]) != nil
+		}
+		return nil
+	})
 }
+
+// Release is kept for callers that mark points where no transaction may be
+// open; lookups hold none between calls.
+func (r *SeenReader) Release() {}
 
 // Expire deletes up to limit seen entries of source whose anchor is before
 // cutoff. It returns how many it deleted; call again while that equals limit.

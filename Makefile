@@ -1,0 +1,23 @@
+.PHONY: test test-short demo build bench fuzz
+
+build:
+	go build -o bin/auditfwd ./cmd/auditfwd
+
+# The whole suite, with the real peers it needs (see scripts/test.sh).
+test:
+	./scripts/test.sh
+
+# Unit tests only, no peers.
+test-short:
+	go test -short ./...
+
+demo:
+	go run ./cmd/auditfwd demo
+
+bench:
+	go test -run='^$$' -bench=. -benchmem ./...
+
+fuzz:
+	go test -run='^$$' -fuzz=FuzzParse -fuzztime=60s ./internal/event/
+	go test -run='^$$' -fuzz=FuzzParseTime -fuzztime=60s ./internal/event/
+	go test -run='^$$' -fuzz=FuzzDecode -fuzztime=60s ./internal/source/wss/

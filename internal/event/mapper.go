@@ -1,0 +1,185 @@
+package event
+
+import (
+	"encoding/hex"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ECSVersion is the ECS release the documents follow.
+const ECSVersion = "8.11.0"
+
+// Event is one normalized event, ready for the queues.
+type Event struct {
+	Hash [32]byte
+	Time time.Time // @timestamp, UTC
+	Doc  []byte    // the ECS document: one line of JSON, no trailing newline
+}
+
+// HashHex is the hash as lower-case hex, the form used in event.hash and as
+// a document id.
+func (e Event) HashHex() string { return hex.EncodeToString(e.Hash[:]) }
+
+// Mapper turns parsed records into ECS events. It holds only configuration,
+// so one Mapper is safe for concurrent use.
+type Mapper struct {
+	source string
+	facts  [numFacts][]candidate
+	fold   map[string][]foldHit // lower-cased candidate key -> where it is a candidate
+	tried  string               // the time candidates, for the "no time field" reason
+}
+
+// NewMapper builds a Mapper. source is the configured source (tenant) name,
+// written to labels.source so that one SIEM index can hold several tenants.
+func NewMapper(f Fields, source string) *Mapper {
+	m := &Mapper{source: source}
+	defaults := DefaultFields().lists()
+	for i, keys := range f.lists() {
+		if len(keys) == 0 {
+			keys = defaults[i]
+		}
+		m.facts[i] = newCandidates(keys)
+	}
+	m.fold = buildFoldIndex(&m.facts)
+	names := make([]string, len(m.facts[factTime]))
+	for i, c := range m.facts[factTime] {
+		names[i] = c.key
+	}
+	m.tried = strings.Join(names, ", ")
+	return m
+}
+
+// found is what a record says about one fact.
+type found struct {
+	val string // trimmed, stringified value; "" when absent
+	key string // the top-level key it consumed; "" when none
+}
+
+// mapped is the per-record state between finding the facts and writing
+// them. It lives on Map's stack: its small sets hold a typical record's
+// members without allocating, and no slice in it points into itself (which
+// would force it onto the heap, with a write barrier on every field).
+type mapped struct {
+	obj       map[string]any
+	time      time.Time
+	facts     [numFacts]found
+	consumed  [numFacts]string // top-level keys that became ECS fields
+	nConsumed int
+
+	foldReady bool
+	fold      foldMatches
+
+	userEmail, targetName, targetEmail string
+	sourceIP                           netip.Addr
+	sourcePort                         uint16
+	rawSourceIP                        string // the source value when it is not one clean address
+	relatedIP, relatedUser             stringSet
+}
+
+// Map builds the ECS document for p. ingested is when auditfwd received the
+// record (event.ingested; zero means now); it also bounds how far in the
+// future the record's time may be (one year), which keeps Map a pure
+// function of its arguments.
+//
+// The error is a *RecordError when the record is not an object, has no time
+// field, or its time cannot be parsed. The returned Event carries p.Hash even
+// then, for the dead letter.
+func (m *Mapper) Map(p *Parsed, ingested time.Time) (Event, error) {
+	ev := Event{Hash: p.Hash}
+	if p.Obj == nil {
+		return ev, recordErr("record is not a JSON object")
+	}
+	if ingested.IsZero() {
+		ingested = time.Now()
+	}
+	ingested = ingested.UTC()
+
+	var r mapped
+	r.obj = p.Obj
+	if err := m.findTime(&r, ingested.Add(maxAhead)); err != nil {
+		return ev, err
+	}
+	for f := factID; f < numFacts; f++ {
+		r.facts[f] = r.findScalar(m, f)
+		r.consume(r.facts[f].key)
+	}
+	m.collectRelated(&r)
+
+	bp := docBufs.Get().(*[]byte)
+	doc := m.appendDoc((*bp)[:0], &r, p, ingested)
+	ev.Time = r.time
+	ev.Doc = append(make([]byte, 0, len(doc)), doc...)
+	if cap(doc) <= 256<<10 { // a huge record's buffer is not worth pinning
+		*bp = doc
+		docBufs.Put(bp)
+	}
+	return ev, nil
+}
+
+var docBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// findTime takes the first time candidate that parses. Going on past an
+// unparseable one is deliberate: a record with a garbled "time" but a good
+// "eventTime" is still an event, and the garbled key stays under wss.audit.
+// Only when none parses is the first failure the reason.
+func (m *Mapper) findTime(r *mapped, latest time.Time) error {
+	var firstErr *RecordError
+	done := false
+	r.each(m, factTime, func(v any, top, name string) bool {
+		if v == nil {
+			return false
+		}
+		t, err := parseTime(v, latest)
+		if err == nil {
+			r.time = t
+			r.consume(top)
+			done = true
+			return true
+		}
+		if firstErr == nil {
+			firstErr = recordErr("unparseable time " + quoteShort(v) + " in field " + name + ": " + err.Error())
+		}
+		return false
+	})
+	switch {
+	case done:
+		return nil
+	case firstErr != nil:
+		return firstErr
+	}
+	return recordErr("no time field (tried " + m.tried + ")")
+}
+
+// quoteShort renders a value for an error reason, cut so that a 1 MB field
+// does not become a 1 MB log line.
+func quoteShort(v any) string {
+	const limit = 64
+	b := AppendCanonical(nil, v)
+	if len(b) > limit {
+		return strings.ToValidUTF8(string(b[:limit]), "") + "..."
+	}
+	return string(b)
+}
+
+// consume marks a top-level key as turned into an ECS field, so that it is
+// not repeated under wss.audit. "" means nothing to consume (the value came
+// from inside a nested object, which is kept whole); so a record's empty key
+// is always kept too, even if configured as a candidate.
+func (r *mapped) consume(key string) {
+	if key == "" || r.isConsumed(key) {
+		return
+	}
+	r.consumed[r.nConsumed] = key
+	r.nConsumed++
+}
+
+func (r *mapped) isConsumed(key string) bool {
+	for _, k := range r.consumed[:r.nConsumed] {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,12 @@
+// Package wss is the client for the Broadcom WSS (Cloud SWG) audit-log REST API.
+//
+// A Client performs exactly one attempt for one time window: one GET, and a
+// streaming decode of the body that hands every record to a callback as raw
+// JSON. Retries, backoff, rollback and commit belong to the caller, which
+// decides with Retryable and the typed errors (AuthError, RateLimitError,
+// StatusError, BodyError) what to do next.
+//
+// The API is only partly documented (see the project's WSS API notes);
+// every assumption about it (path, parameter names, date format,
+// where the records sit in the body) is a Config field.
+package wss

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite: installs and starts the real peers the tests need,
+# then runs every test with the race detector. `make test` and .ci/run call it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== go version: $(go version)"
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+echo "== go vet"
+go vet ./...
+echo "== go build"
+go build -o bin/auditfwd ./cmd/auditfwd
+echo "== go test -race (full suite, real peers)"
+go test -race -count=1 -timeout 40m ./... 2>&1 | tee /tmp/auditfwd-test.log
+echo "== fuzz seed corpora ran as part of go test; short fuzz smoke:"
+for target in "FuzzParse ./internal/event/" "FuzzParseTime ./internal/event/" "FuzzDecode ./internal/source/wss/"; do
+  set -- $target
+  go test -run='^$' -fuzz="^$1\$" -fuzztime=10s "$2"
+done
