@@ -1,10 +1,5 @@
 package event
 
-import (
-	"slices"
-	"strings"
-)
-
 // reservedAudit are the names this package writes under wss.audit itself.
 //
 // Collision rule: an unknown record key that equals one of them, or starts
@@ -56,7 +51,7 @@ func (m *Mapper) appendAudit(b []byte, r *mapped) []byte {
 			}
 		}
 	}
-	slices.SortFunc(unknown, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	sortMembers(unknown)
 	for _, kv := range unknown {
 		if moved > 0 && isReservedAudit(kv.key) {
 			continue

@@ -103,8 +103,23 @@ func collectMembers(dst []member, m map[string]any) []member {
 	for k, v := range m {
 		dst = append(dst, member{k, v})
 	}
-	slices.SortFunc(dst, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	sortMembers(dst)
 	return dst
+}
+
+// sortMembers sorts by key bytes. Records have a dozen or two keys, where a
+// plain insertion sort beats the general sort's pivoting and indirect
+// comparisons by a wide margin; big objects still get the general sort.
+func sortMembers(ms []member) {
+	if len(ms) > 32 {
+		slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
+		return
+	}
+	for i := 1; i < len(ms); i++ {
+		for j := i; j > 0 && ms[j].key < ms[j-1].key; j-- {
+			ms[j], ms[j-1] = ms[j-1], ms[j]
+		}
+	}
 }
 
 // appendFloat writes a Go float the way encoding/json does. NaN and ±Inf have
@@ -185,22 +200,30 @@ var plainByte = func() (t [256]bool) {
 	return t
 }()
 
-// plainWord reports whether the 8 bytes of s at i are all plain, testing
-// them at once (the bit tricks of "Bit Twiddling Hacks": hasless and
-// haszero). Long strings, event.original above all, are mostly plain, and
-// this is where a document spends much of its time.
-func plainWord(s string, i int) bool {
-	_ = s[i+7]
-	x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+// plainRun returns the index of the first byte at or after i that is not
+// plain (len(s) if none). It tests 8 bytes at a time with the bit tricks of
+// "Bit Twiddling Hacks" (hasless, haszero): long strings, event.original
+// above all, are mostly plain, and writing them is much of a document's cost.
+func plainRun(s string, i int) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	quote := x ^ (ones * '"')
-	backslash := x ^ (ones * '\\')
-	// With every byte below 0x80 (x's high bits clear) a byte's high bit
-	// survives these subtractions only if it is below 0x20, or is the quote
-	// or backslash (xor made it 0), or borrowed from a lower byte that was.
-	special := (x - ones*0x20) | (quote - ones) | (backslash - ones)
-	return (special|x)&highs == 0
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		quote := x ^ (ones * '"')
+		backslash := x ^ (ones * '\\')
+		// With every byte below 0x80 (x's high bits clear) a byte's high
+		// bit survives these subtractions only if it is below 0x20, or is
+		// the quote or backslash (xor made it 0), or borrowed from a lower
+		// byte that was.
+		if ((x-ones*0x20)|(quote-ones)|(backslash-ones)|x)&highs != 0 {
+			break
+		}
+	}
+	for i < len(s) && plainByte[s[i]] {
+		i++
+	}
+	return i
 }
 
 // appendString writes s as a JSON string with the fewest escapes that keep it
@@ -212,13 +235,7 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		for i+8 <= len(s) && plainWord(s, i) {
-			i += 8
-		}
-		for i < len(s) && plainByte[s[i]] {
-			i++
-		}
-		if i >= len(s) {
+		if i = plainRun(s, i); i >= len(s) {
 			break
 		}
 		c := s[i]

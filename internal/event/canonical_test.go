@@ -3,7 +3,10 @@ package event
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -119,26 +122,43 @@ func TestHashIsSHA256OfCanonical(t *testing.T) {
 	}
 }
 
-// plainWord must agree with plainByte on every byte value at every position.
-func TestPlainWordMatchesPlainByte(t *testing.T) {
+// plainRun must agree with a byte-by-byte scan for every byte value at every
+// position of two words, alone and followed by a second special byte (whose
+// borrow must not hide or move the first).
+func TestPlainRunMatchesPlainByte(t *testing.T) {
+	reference := func(b []byte) int {
+		for i, c := range b {
+			if !plainByte[c] {
+				return i
+			}
+		}
+		return len(b)
+	}
 	for c := 0; c < 256; c++ {
-		for pos := 0; pos < 8; pos++ {
-			b := []byte("abcdefgh")
-			b[pos] = byte(c)
-			want := true
-			for _, x := range b {
-				if !plainByte[x] {
-					want = false
+		for pos := 0; pos < 16; pos++ {
+			for _, second := range []int{-1, (pos + 3) % 16, (pos + 1) % 16} {
+				b := []byte("abcdefghijklmnopq")
+				b[pos] = byte(c)
+				if second >= 0 && second != pos {
+					b[second] = '"'
+				}
+				if got, want := plainRun(string(b), 0), reference(b); got != want {
+					t.Fatalf("%q: plainRun = %d, want %d", b, got, want)
 				}
 			}
-			if got := plainWord(string(b), 0); got != want {
-				t.Fatalf("c=%#x pos=%d got %v", c, pos, got)
-			}
-			// Two special bytes: the borrow of one must not hide the other.
-			b[(pos+3)%8] = 0
-			if plainWord(string(b), 0) {
-				t.Fatal("two specials")
-			}
+		}
+	}
+}
+
+func TestSortMembers(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 13, 32, 33, 100} {
+		ms := make([]member, n)
+		for i := range ms {
+			ms[i].key = fmt.Sprintf("k%03d", (i*37)%max(n, 1))
+		}
+		sortMembers(ms)
+		if !slices.IsSortedFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) }) {
+			t.Errorf("n=%d: not sorted", n)
 		}
 	}
 }

@@ -257,9 +257,7 @@ func (d *decoder) digits() error {
 func (d *decoder) str() (string, error) {
 	d.i++ // "
 	start := d.i
-	for d.i+8 <= len(d.s) && plainWord(d.s, d.i) {
-		d.i += 8
-	}
+	d.i = plainRun(d.s, d.i)
 	for d.i < len(d.s) {
 		c := d.s[d.i]
 		switch {

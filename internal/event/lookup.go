@@ -118,11 +118,8 @@ func asciiLower(dst []byte, s string) ([]byte, bool) {
 func (r *mapped) each(m *Mapper, f fact, yield func(v any, top, name string) bool) {
 	cands := m.facts[f]
 	for _, c := range cands {
-		if v, ok := r.obj[c.key]; ok {
-			if yield(v, c.key, c.key) {
-				return
-			}
-			continue
+		if v, ok := r.obj[c.key]; ok && yield(v, c.key, c.key) {
+			return
 		}
 		if c.path != nil {
 			if v, ok := walk(r.obj, c.path, false); ok && yield(v, "", c.key) {
@@ -185,12 +182,14 @@ func getFold(obj map[string]any, key string) (any, bool) {
 
 // findScalar returns the first value of fact f that is a usable scalar.
 func (r *mapped) findScalar(m *Mapper, f fact) found {
-	// The exact pass is inlined here: it is the hot path and needs no closure.
+	// The common case, a plain key spelled exactly, needs no closure. A
+	// dotted path hands over to each, which keeps the candidates' order.
 	for _, c := range m.facts[f] {
-		if v, ok := r.obj[c.key]; ok {
-			if s, ok := scalarString(v); ok {
-				return found{val: s, key: c.key}
-			}
+		if c.path != nil {
+			break
+		}
+		if s, ok := scalarString(r.obj[c.key]); ok {
+			return found{val: s, key: c.key}
 		}
 	}
 	var res found

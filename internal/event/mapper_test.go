@@ -168,6 +168,11 @@ func TestFieldsOverride(t *testing.T) {
 	if _, ok := audit(doc)["meta.when"]; ok {
 		t.Error("literal dotted key not consumed")
 	}
+	// A path keeps its place in the order: it beats a later plain key.
+	_, doc = mapDoc(t, m, `{`+baseTime+`,"meta":{"when":"2026-11-24T10:00:00Z"},"actor":{"name":"first"},"actorName":"second"}`)
+	if got := get(doc, "user.name"); got != "first" {
+		t.Errorf("user.name = %v, want the earlier (dotted) candidate", got)
+	}
 	// Paths fold case too, and fall through to the next candidate.
 	_, doc = mapDoc(t, m, `{"Meta":{"When":"2026-11-24T10:00:00Z"},"actor":"flat","actorName":"second"}`)
 	if get(doc, "@timestamp") != "2026-11-24T10:00:00.000Z" || get(doc, "user.name") != "second" {

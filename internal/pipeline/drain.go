@@ -30,6 +30,9 @@ type outputRunner struct {
 	next   int // round-robin position
 }
 
+// maxRetryAfter caps how long a target's Retry-After can hold an output.
+const maxRetryAfter = 15 * time.Minute
+
 func queueKey(output, source string) string { return output + "/" + source }
 
 func newOutputRunner(p *Pipeline, oc config.Output, out outputs.Output) (*outputRunner, error) {
@@ -66,6 +69,7 @@ func (o *outputRunner) queueStats() queue.Stats {
 		qs := q.Stats()
 		s.Events += qs.Events
 		s.Bytes += qs.Bytes
+		s.Unread += qs.Unread
 		s.Uncommitted += qs.Uncommitted
 		if !qs.Oldest.IsZero() && (s.Oldest.IsZero() || qs.Oldest.Before(s.Oldest)) {
 			s.Oldest = qs.Oldest
@@ -252,8 +256,12 @@ func (o *outputRunner) deliver(ctx context.Context, q *queue.Queue, key string, 
 		if next := bo.NextBackOff(); wait < next {
 			wait = next
 		}
-		if max := o.cfg.Retry.MaxInterval.D(); wait > 10*max && max > 0 {
-			wait = 10 * max // a server's Retry-After is honoured, within reason
+		if wait > maxRetryAfter && wait > o.cfg.Retry.MaxInterval.D() {
+			wait = maxRetryAfter // a server's Retry-After is honoured, within reason
+		}
+		if q.Superseded(batch[len(batch)-1].End) {
+			o.log.WithField("events", len(pending)).Warn("batch dropped by queue.policy drop_oldest while retrying")
+			return nil
 		}
 		o.stats.Retried.Add(int64(len(pending)))
 		o.log.WithError(err).WithFields(logrus.Fields{"events": len(pending), "retry_in": wait.Round(time.Millisecond).String()}).Warn("delivery failed; retrying")

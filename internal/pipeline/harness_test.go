@@ -223,13 +223,13 @@ type testOutput struct {
 	mu         sync.Mutex
 	got        map[string]int // event hash -> deliveries
 	order      []string
-	failNext   int                        // fail this many Write calls
-	down       atomic.Bool                // fail every Write while set
-	permanent  func(event.Event) bool     // refuse for good
-	retryOnce  map[string]bool            // ask to retry these once
-	hang       chan struct{}              // block Write until closed
+	failNext   int                    // fail this many Write calls
+	down       atomic.Bool            // fail every Write while set
+	permanent  func(event.Event) bool // refuse for good
+	retryOnce  map[string]bool        // ask to retry these once
+	hang       chan struct{}          // block Write until closed
 	writes     atomic.Int64
-	onWrite    func(batch []event.Event)  // observe
+	onWrite    func(batch []event.Event) // observe
 	retryAfter time.Duration
 }
 

@@ -261,7 +261,6 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 			s.stats.Duplicate.Add(1)
 			return nil
 		}
-		ws.seen[p.Hash] = struct{}{}
 		if parseErr != nil {
 			s.deadRecord(ws, log, win, parseErr, p.Hash, p.Raw, anchor)
 			return nil
@@ -275,11 +274,10 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 		if t := ev.Time.Unix(); t > a {
 			a = t // a record stamped in the future stays until windows pass it
 		}
-		if err := s.enqueue(ctx, ws, ev); err != nil {
+		if err := s.enqueue(ctx, ws, ev, state.SeenEntry{Hash: p.Hash, Anchor: a}); err != nil {
 			perr = err
 			return err
 		}
-		ws.pending = append(ws.pending, state.SeenEntry{Hash: p.Hash, Anchor: a})
 		if ev.Time.After(ws.newest) {
 			ws.newest = ev.Time
 		}
@@ -329,6 +327,7 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 
 func (s *sourceRunner) deadRecord(ws *windowState, log *logrus.Entry, win string, reason error, h [32]byte, raw []byte, anchor int64) {
 	hash := event.Event{Hash: h}.HashHex()
+	ws.seen[h] = struct{}{}
 	ws.dead = append(ws.dead, sourceDeadLine(s.cfg.Name, win, reason.Error(), hash, raw, time.Now()))
 	ws.pending = append(ws.pending, state.SeenEntry{Hash: h, Anchor: anchor})
 	s.stats.DeadLettered.Add(1)
@@ -345,35 +344,49 @@ func (s *sourceRunner) queues() []*queue.Queue {
 
 // enqueue appends ev to every output's queue, applying each output's
 // back-pressure policy first.
-func (s *sourceRunner) enqueue(ctx context.Context, ws *windowState, ev event.Event) error {
-	now := time.Now()
+func (s *sourceRunner) enqueue(ctx context.Context, ws *windowState, ev event.Event, seen state.SeenEntry) error {
+	// Room first, for every output: a checkpoint taken by back-pressure must
+	// not split this event (queued for some outputs, not others, its hash
+	// not yet pending) across two commits.
 	for _, o := range s.p.outs {
 		if err := s.makeRoom(ctx, ws, o); err != nil {
 			return err
 		}
+	}
+	now := time.Now()
+	for _, o := range s.p.outs {
 		if err := o.queues[s.idx].Append(ev, now); err != nil {
 			return &errFatal{fmt.Errorf("queue %s: %w", o.name, err)}
 		}
 	}
+	ws.seen[seen.Hash] = struct{}{}
+	ws.pending = append(ws.pending, seen)
 	return nil
 }
 
 // makeRoom applies the output's policy when its queues are over
-// queue.max_bytes: block waits (committing first, so the output can drain
-// what this window already queued), drop_oldest skips the oldest events.
+// queue.max_bytes. Both policies work with hysteresis (down to 90% of the
+// limit) so a queue at its limit does not cost a commit per record.
+//
+// block: commit what this window queued so far (so the output can drain it),
+// then wait. drop_oldest: skip the oldest events not yet handed to the
+// output; a batch in flight is not counted, as it cannot be dropped.
 func (s *sourceRunner) makeRoom(ctx context.Context, ws *windowState, o *outputRunner) error {
 	limit := int64(o.cfg.Queue.MaxBytes)
-	if o.queueStats().Bytes < limit {
-		return nil
-	}
+	low := limit / 10 * 9
 	q := o.queues[s.idx]
 	if o.cfg.Queue.Policy == "drop_oldest" {
+		total := o.queueStats().Unread
+		if total < limit {
+			return nil
+		}
 		if q.Stats().Uncommitted > 0 {
 			if err := s.checkpoint(ws, nil); err != nil {
 				return err
 			}
 		}
-		n, err := q.DropOldest(limit*9/10-(o.queueStats().Bytes-q.Stats().Bytes), func(mark int64) error {
+		mine := q.Stats().Unread
+		n, err := q.DropOldest(max(0, low-(total-mine)), func(mark int64) error {
 			return s.p.store.Delivered(queueKey(o.name, s.cfg.Name), mark, o.name, nil)
 		})
 		if err != nil {
@@ -385,17 +398,25 @@ func (s *sourceRunner) makeRoom(ctx context.Context, ws *windowState, o *outputR
 		}
 		return nil
 	}
+	if o.queueStats().Bytes < limit {
+		return nil
+	}
 	if err := s.checkpoint(ws, nil); err != nil {
 		return err
 	}
 	s.log.WithFields(logrus.Fields{"output": o.name, "queue_bytes": o.queueStats().Bytes, "limit": limit}).Warn("queue full: polling stops until the output catches up (queue.policy: block)")
+	s.stats.BlockedNow.Store(true)
 	t0 := time.Now()
-	defer func() { s.stats.Blocked.Add(int64(time.Since(t0))) }()
-	for o.queueStats().Bytes >= limit {
+	defer func() {
+		s.stats.BlockedNow.Store(false)
+		s.stats.Blocked.Add(int64(time.Since(t0)))
+	}()
+	for o.queueStats().Bytes >= low {
 		if !sleep(ctx, 100*time.Millisecond) {
 			return ctx.Err()
 		}
 	}
+	s.log.WithField("output", o.name).Info("queue below its limit again: polling goes on")
 	return nil
 }
 

@@ -16,6 +16,7 @@ type SourceStats struct {
 	Failures     atomic.Int64 // failed window attempts
 	RetryWaits   atomic.Int64 // nanoseconds spent waiting to retry
 	Blocked      atomic.Int64 // nanoseconds stopped by a full queue
+	BlockedNow   atomic.Bool  // polling is stopped by a full queue right now
 
 	mu          sync.Mutex
 	lastPollOK  time.Time

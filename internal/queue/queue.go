@@ -381,11 +381,13 @@ func (q *Queue) AckAll(persist func(mark int64) error) error {
 	return q.dropSegmentsBelow(mark)
 }
 
-// DropOldest skips committed entries that were not read yet until the
-// queue's unread bytes are at most maxBytes, and returns how many it skipped.
-// When no batch is in flight it moves the delivery mark over them at once,
-// calling persist under the queue's lock so no Read can slip in between;
-// otherwise the consumer's next Ack covers them.
+// DropOldest skips the oldest committed entries until the queue's unread
+// bytes are at most maxBytes, moves the delivery mark over them (persist is
+// called under the queue's lock, so no Read can slip in between) and returns
+// how many it dropped. A batch in flight is dropped with them, since it holds
+// the delivery mark and with it the disk space: the consumer stops retrying
+// it (Superseded) and it is counted as dropped, though a Write already under
+// way may still deliver it.
 func (q *Queue) DropOldest(maxBytes int64, persist func(mark int64) error) (int64, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -399,16 +401,24 @@ func (q *Queue) DropOldest(maxBytes int64, persist func(mark int64) error) (int6
 		q.nCommitted--
 		n++
 	}
-	if n > 0 && q.nInFlight == 0 {
-		if err := persist(q.readPos); err != nil {
-			return n, err
-		}
-		q.delivered = q.readPos
-		if err := q.dropSegmentsBelow(q.delivered); err != nil {
-			return n, err
-		}
+	if n == 0 {
+		return 0, nil
 	}
-	return n, nil
+	if err := persist(q.readPos); err != nil {
+		return n, err
+	}
+	n += q.nInFlight
+	q.nInFlight = 0
+	q.delivered = q.readPos
+	return n, q.dropSegmentsBelow(q.delivered)
+}
+
+// Superseded reports whether the delivery mark has passed end: the batch
+// ending there was dropped and need not be retried.
+func (q *Queue) Superseded(end int64) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.delivered >= end
 }
 
 // Stats is a snapshot for metrics and back-pressure.
@@ -416,6 +426,7 @@ type Stats struct {
 	Events      int64     // committed and in flight, not yet delivered
 	Uncommitted int64     // appended by a window still open
 	Bytes       int64     // on disk past the delivery mark
+	Unread      int64     // on disk past the read position (not in flight)
 	Oldest      time.Time // enqueue time of the oldest undelivered event (zero when empty)
 }
 
@@ -423,7 +434,7 @@ type Stats struct {
 func (q *Queue) Stats() Stats {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	s := Stats{Events: q.nCommitted + q.nInFlight, Uncommitted: q.nUncommitted, Bytes: q.end - q.delivered}
+	s := Stats{Events: q.nCommitted + q.nInFlight, Uncommitted: q.nUncommitted, Bytes: q.end - q.delivered, Unread: q.end - q.readPos}
 	if s.Events > 0 {
 		s.Oldest = q.oldest
 	}

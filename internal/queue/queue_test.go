@@ -193,6 +193,9 @@ func TestDropOldest(t *testing.T) {
 	if n == 0 || mark == 0 {
 		t.Fatalf("dropped %d, mark %d", n, mark)
 	}
+	if st := q.Stats(); st.Bytes > c/2 {
+		t.Fatalf("%d bytes left after dropping to %d", st.Bytes, c/2)
+	}
 	rest := readAll(t, q)
 	if int64(len(rest))+n != 100 {
 		t.Fatalf("dropped %d + left %d != 100", n, len(rest))
