@@ -63,7 +63,11 @@ func TestDeadOutputDoesNotBlockOthers(t *testing.T) {
 	}
 	stop := h.startDaemon(c, p)
 	want := len(h.sim.ValidIDs())
-	waitFor(t, "the file output to have every event", 30*time.Second, func() bool { n := countLines(t, h.eventsPath()); t.Logf("lines %d want %d local queue %+v", n, want, p.QueueStats("local")); return n == want })
+	waitFor(t, "the file output to have every event", 30*time.Second, func() bool {
+		n := countLines(t, h.eventsPath())
+		t.Logf("lines %d want %d local queue %+v", n, want, p.QueueStats("local"))
+		return n == want
+	})
 	checkExactlyOnce(t, h.sim, readIDs(t, h.eventsPath()))
 	if qs := p.QueueStats("siem"); qs.Events != int64(want) {
 		t.Fatalf("dead output's queue holds %d events, want %d", qs.Events, want)
@@ -226,7 +230,11 @@ func TestBackPressureDropOldest(t *testing.T) {
 	}
 	stop := h.startDaemon(c, p)
 	want := len(h.sim.ValidIDs())
-	waitFor(t, "the file output to have every event", 30*time.Second, func() bool { n := countLines(t, h.eventsPath()); t.Logf("lines %d want %d local queue %+v", n, want, p.QueueStats("local")); return n == want })
+	waitFor(t, "the file output to have every event", 30*time.Second, func() bool {
+		n := countLines(t, h.eventsPath())
+		t.Logf("lines %d want %d local queue %+v", n, want, p.QueueStats("local"))
+		return n == want
+	})
 	dropped := p.OutputStats("siem").Dropped.Load()
 	queued := p.QueueStats("siem").Events
 	if dropped == 0 {

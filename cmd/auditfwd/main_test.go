@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/auditfwd/auditfwd/internal/simulator"
+)
+
+var binPath string
+
+// TestMain builds the real binary once; the tests run it as a subprocess.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "auditfwd-bin")
+	if err != nil {
+		panic(err)
+	}
+	binPath = filepath.Join(dir, "auditfwd")
+	out, err := exec.Command("go", "build", "-race", "-o", binPath, ".").CombinedOutput()
+	if err != nil {
+		// -race needs cgo; fall back to a plain build.
+		out, err = exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func runBin(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binPath, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+func TestUsageAndExitCodes(t *testing.T) {
+	cases := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{nil, 2, "Usage"},
+		{[]string{"--help"}, 0, "auditfwd demo"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"run", "--help"}, 0, "-once"},
+		{[]string{"validate", "--help"}, 0, "-config"},
+		{[]string{"simulate", "--help"}, 0, "-addr"},
+		{[]string{"demo", "--help"}, 0, "-dir"},
+		{[]string{"run"}, 2, "--config is required"},
+		{[]string{"run", "--config", "/nonexistent.yaml"}, 2, "no such file"},
+		{[]string{"run", "--bogus"}, 2, "flag provided but not defined"},
+	}
+	for _, c := range cases {
+		code, stdout, stderr := runBin(t, nil, c.args...)
+		if code != c.code || !strings.Contains(stdout+stderr, c.out) {
+			t.Errorf("%v: exit %d (want %d), output lacks %q:\n%s%s", c.args, code, c.code, c.out, stdout, stderr)
+		}
+	}
+}
+
+func TestValidateReportsEveryError(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte(`sources:
+  - name: a
+    base_url: "not a url"
+    username: u
+    password: ${NOT_SET_ANYWHERE}
+    date_format: daily
+    bogus: 1
+outputs:
+  - {name: o, type: file}
+`), 0o600)
+	code, _, stderr := runBin(t, nil, "validate", "--config", cfg)
+	if code != 2 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"sources[0].bogus: unknown key", "sources[0].password: environment variable NOT_SET_ANYWHERE is not set"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("missing %q in:\n%s", want, stderr)
+		}
+	}
+	os.WriteFile(cfg, []byte(`sources:
+  - {name: a, base_url: "not a url", username: u, password: p, date_format: daily}
+outputs:
+  - {name: o, type: file}
+`), 0o600)
+	code, _, stderr = runBin(t, nil, "validate", "--config", cfg)
+	for _, want := range []string{"sources[0].base_url", "sources[0].date_format", "outputs[0]: path: required"} {
+		if code != 2 || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, missing %q in:\n%s", code, want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "password: p") {
+		t.Error("a secret was printed")
+	}
+}
+
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole demo")
+	}
+	dir := filepath.Join(t.TempDir(), "demo-out")
+	code, stdout, stderr := runBin(t, nil, "demo", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("demo exit %d:\n%s", code, stderr)
+	}
+	lines := strings.Count(stdout, "\n")
+	file, _ := os.ReadFile(filepath.Join(dir, "events.ndjson"))
+	if lines == 0 || strings.Count(string(file), "\n") != lines {
+		t.Fatalf("stdout has %d events, file has %d", lines, strings.Count(string(file), "\n"))
+	}
+	if !strings.Contains(stderr, "demo done") {
+		t.Fatalf("no closing message:\n%s", stderr)
+	}
+}
+
+// crashEnv is a simulator with tens of thousands of records and a config
+// with two file outputs, small batches and frequent checkpoints, so a kill
+// lands between every kind of durable write.
+type crashEnv struct {
+	sim    *simulator.Simulator
+	cfg    string
+	out1   string
+	out2   string
+	dlPath string
+}
+
+func newCrashEnv(t *testing.T, records int, extra string) *crashEnv {
+	now := time.Now().UTC()
+	sc := simulator.Config{
+		Username: "u", Password: "p", Seed: 42,
+		Start: now.Add(-5 * 24 * time.Hour), End: now.Add(-time.Minute), Records: records,
+		DuplicateRate: 0.02, MalformedRate: 0.01, HostileRate: 0.02, Shape: "data", Schema: "mixed",
+	}
+	sim, err := simulator.New(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	e := &crashEnv{sim: sim, out1: filepath.Join(dir, "out1.ndjson"), out2: filepath.Join(dir, "out2.ndjson"),
+		cfg: filepath.Join(dir, "config.yaml"), dlPath: filepath.Join(dir, "state", "deadletter.ndjson")}
+	y := fmt.Sprintf(`state_dir: %q
+shutdown_timeout: 20s
+log: {level: warn}
+sources:
+  - name: t
+    base_url: %s
+    username: u
+    password_file: %q
+    start: %s
+    poll_interval: 1s
+    checkpoint_records: 700
+    retry: {initial_interval: 10ms, max_interval: 100ms}
+%soutputs:
+  - {name: one, type: file, path: %q, batch: {max_events: 150, flush_interval: 5ms}}
+  - {name: two, type: file, path: %q, batch: {max_events: 400, flush_interval: 5ms}, queue: {segment_bytes: 64KiB}}
+`, filepath.Join(dir, "state"), srv.URL, filepath.Join(dir, "pw"), sc.Start.Format(time.RFC3339), extra, e.out1, e.out2)
+	os.WriteFile(filepath.Join(dir, "pw"), []byte("p\n"), 0o600)
+	os.WriteFile(e.cfg, []byte(y), 0o600)
+	return e
+}
+
+func idsIn(t *testing.T, path string) map[string]int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ids := map[string]int{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var d struct {
+			Event struct{ ID string } `json:"event"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+			t.Fatalf("%s: a line is not JSON (torn write?): %v: %.200s", path, err, sc.Text())
+		}
+		ids[d.Event.ID]++
+	}
+	return ids
+}
+
+func (e *crashEnv) check(t *testing.T) {
+	t.Helper()
+	want := e.sim.ValidIDs()
+	for _, out := range []string{e.out1, e.out2} {
+		ids := idsIn(t, out)
+		missing, dup := 0, 0
+		for _, id := range want {
+			switch ids[id] {
+			case 0:
+				missing++
+			case 1:
+			default:
+				dup++
+			}
+		}
+		if missing != 0 || dup != 0 || len(ids) != len(want) {
+			t.Fatalf("%s: %d records, %d ids, %d missing, %d duplicated", filepath.Base(out), len(want), len(ids), missing, dup)
+		}
+	}
+	// The dead letter holds each distinct malformed record once.
+	data, err := os.ReadFile(e.dlPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hashes := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var d struct{ Hash string }
+		if err := json.Unmarshal([]byte(line), &d); err != nil {
+			t.Fatalf("dead letter line: %v", err)
+		}
+		if hashes[d.Hash] {
+			t.Fatalf("dead letter repeats %s", d.Hash)
+		}
+		hashes[d.Hash] = true
+	}
+	if len(hashes) == 0 {
+		t.Fatal("empty dead letter")
+	}
+}
+
+// kill -9 at random moments, many times, then a clean run: each output holds
+// every record exactly once and the dead letter each malformed one once.
+func TestCrashAnywhereExactlyOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills the binary many times")
+	}
+	e := newCrashEnv(t, 30000, "")
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewSource(seed))
+	t.Logf("kill schedule seed %d", seed)
+	kills := 0
+	for i := 0; i < 12; i++ {
+		cmd := exec.Command(binPath, "run", "--config", e.cfg, "--once")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("run %d failed: %v\n%s", i, err, stderr.String())
+			}
+			t.Logf("run %d finished before its kill", i)
+		case <-time.After(time.Duration(30+rng.Intn(700)) * time.Millisecond):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			kills++
+		}
+	}
+	code, _, stderr := runBin(t, nil, "run", "--config", e.cfg, "--once")
+	if code != 0 {
+		t.Fatalf("final run exit %d:\n%s", code, stderr)
+	}
+	if kills == 0 {
+		t.Fatal("no run was killed: the test proved nothing")
+	}
+	e.check(t)
+	// And once more: nothing new arrives.
+	if code, _, stderr := runBin(t, nil, "run", "--config", e.cfg, "--once"); code != 0 {
+		t.Fatalf("re-run exit %d:\n%s", code, stderr)
+	}
+	e.check(t)
+}
+
+// SIGTERM: polling stops, queued events go out, exit 0.
+func TestSigtermDrainsAndExitsZero(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the daemon")
+	}
+	e := newCrashEnv(t, 5000, "")
+	cmd := exec.Command(binPath, "run", "--config", e.cfg)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b1, _ := os.ReadFile(e.out1)
+		b2, _ := os.ReadFile(e.out2)
+		if strings.Count(string(b1), "\n") == len(e.sim.ValidIDs()) && strings.Count(string(b2), "\n") == len(e.sim.ValidIDs()) {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("daemon did not deliver everything:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	if err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+	}
+	e.check(t)
+}
+
+// 401 with --once: exit 1 within seconds, with a message naming the cause.
+func TestAuthFailureExitsOne(t *testing.T) {
+	e := newCrashEnv(t, 100, "")
+	e.sim.InjectFault(simulator.Fault{Status: 401, Times: 1000})
+	t0 := time.Now()
+	code, _, stderr := runBin(t, nil, "run", "--config", e.cfg, "--once")
+	if code != 1 || !strings.Contains(stderr, "rejected the credential") {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	if d := time.Since(t0); d > 10*time.Second {
+		t.Fatalf("took %s", d)
+	}
+}
