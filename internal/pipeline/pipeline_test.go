@@ -240,3 +240,20 @@ func TestDeadLetterKeepsRawAndReason(t *testing.T) {
 		t.Fatalf("%d dead letter lines, %d malformed served", n, h.sim.MalformedCount())
 	}
 }
+
+func TestStalledServerTimesOutAndRetries(t *testing.T) {
+	h := newHarness(t, func(c *simulator.Config) { c.Records = 300 })
+	h.sim.InjectFault(simulator.Fault{Delay: 3 * time.Second})
+	start := time.Now()
+	p, err := h.runOnce(h.config(h.yaml("    timeout: 1s\n", "")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.SourceStats("t1").Failures.Load() == 0 {
+		t.Fatal("the stall was not noticed")
+	}
+	if time.Since(start) > 2900*time.Millisecond {
+		t.Fatalf("waited %s for a server that stalled: the 1s timeout did not fire", time.Since(start))
+	}
+	checkExactlyOnce(t, h.sim, readIDs(t, h.eventsPath()))
+}

@@ -69,11 +69,14 @@ func wssConfig(sc config.Source) wss.Config {
 		ObjectTypes: sc.ObjectTypes, OperationTypes: sc.OperationTypes,
 		ObjectTypeParam: sc.Params.ObjectType, OperationTypeParam: sc.Params.OperationType,
 		FilterStyle: sc.FilterStyle, RecordsPath: sc.RecordsPath, EndInclusiveDay: *sc.EndDayInclude,
+		IdleTimeout: sc.Timeout.D(),
 	}
 }
 
 // httpClient builds the source's HTTP client: TLS verified unless the
-// config says otherwise, a timeout for the whole response.
+// config says otherwise. There is no deadline for the whole response (a
+// day of records can take minutes to stream, and back-pressure may pause
+// it); the client fails when the server makes no progress for timeout.
 func httpClient(sc config.Source) (*http.Client, error) {
 	tc, err := TLSConfig(sc.TLS)
 	if err != nil {
@@ -81,7 +84,8 @@ func httpClient(sc config.Source) (*http.Client, error) {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tc
-	return &http.Client{Transport: tr, Timeout: sc.Timeout.D()}, nil
+	tr.ResponseHeaderTimeout = sc.Timeout.D()
+	return &http.Client{Transport: tr}, nil
 }
 
 // TLSConfig builds a client tls.Config from the common keys.

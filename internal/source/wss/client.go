@@ -64,6 +64,9 @@ func New(cfg Config, httpClient *http.Client) (*Client, error) {
 		c.hc = &http.Client{Transport: t}
 		c.idle = defaultTimeout
 	}
+	if cfg.IdleTimeout > 0 {
+		c.idle = cfg.IdleTimeout
+	}
 	return c, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Defaults for Config (see WithDefaults).
@@ -54,6 +55,10 @@ type Config struct {
 	// want the inclusive default must set it.
 	EndInclusiveDay bool
 	UserAgent       string // default DefaultUserAgent
+	// IdleTimeout, when > 0, aborts an exchange when the server sends
+	// nothing for that long (headers, or one body read), also with a
+	// caller's http.Client. Time the callback spends is not counted.
+	IdleTimeout time.Duration
 	// MaxRecordBytes bounds one record; a larger one fails the whole body
 	// (a hostile or broken server must not make us buffer gigabytes).
 	MaxRecordBytes int // default DefaultMaxRecordBytes
