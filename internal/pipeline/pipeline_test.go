@@ -3,8 +3,10 @@ package pipeline
 import (
 	"bufio"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -254,6 +256,28 @@ func TestStalledServerTimesOutAndRetries(t *testing.T) {
 	}
 	if time.Since(start) > 2900*time.Millisecond {
 		t.Fatalf("waited %s for a server that stalled: the 1s timeout did not fire", time.Since(start))
+	}
+	checkExactlyOnce(t, h.sim, readIDs(t, h.eventsPath()))
+}
+
+func TestTLSVerifiedByDefault(t *testing.T) {
+	h := newHarness(t, func(c *simulator.Config) { c.Records = 200 })
+	tlsSrv := httptest.NewTLSServer(h.sim)
+	defer tlsSrv.Close()
+	y := strings.Replace(h.yaml("", ""), h.srv.URL, tlsSrv.URL, 1)
+	_, err := h.runOnce(h.config(y), nil)
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("an untrusted certificate was accepted or misreported: %v", err)
+	}
+	if n := len(h.sim.Requests()); n != 0 {
+		t.Fatalf("%d requests reached the server", n)
+	}
+	caFile := filepath.Join(h.dir, "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tlsSrv.Certificate().Raw})
+	os.WriteFile(caFile, pemBytes, 0o600)
+	y = strings.Replace(h.yaml(fmt.Sprintf("    tls: {ca_file: %q}\n", caFile), ""), h.srv.URL, tlsSrv.URL, 1)
+	if _, err := h.runOnce(h.config(y), nil); err != nil {
+		t.Fatal(err)
 	}
 	checkExactlyOnce(t, h.sim, readIDs(t, h.eventsPath()))
 }

@@ -3,11 +3,9 @@ package pipeline
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -18,6 +16,7 @@ import (
 	"github.com/auditfwd/auditfwd/internal/queue"
 	"github.com/auditfwd/auditfwd/internal/source/wss"
 	"github.com/auditfwd/auditfwd/internal/state"
+	"github.com/auditfwd/auditfwd/outputs"
 )
 
 // sourceRunner polls one source window after window.
@@ -88,28 +87,10 @@ func httpClient(sc config.Source) (*http.Client, error) {
 	return &http.Client{Transport: tr}, nil
 }
 
-// TLSConfig builds a client tls.Config from the common keys.
+// TLSConfig builds a client tls.Config from the source's keys.
 func TLSConfig(t config.TLS) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file %s: no PEM certificate in it", t.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file/key_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
+	return outputs.TLS{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile,
+		ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}.Config()
 }
 
 // window returns the next window to poll at now. With whole-day dates the
@@ -225,6 +206,9 @@ func (s *sourceRunner) retryWait(err error, bo backoff.BackOff) (wait time.Durat
 		if !se.Temporary() {
 			return s.cfg.Retry.AuthRetryInterval.D(), true
 		}
+	case !wss.Retryable(err):
+		// An untrusted certificate, say: waiting will not fix it.
+		return s.cfg.Retry.AuthRetryInterval.D(), true
 	}
 	return bo.NextBackOff(), false
 }
