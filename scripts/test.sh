@@ -5,6 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== go version: $(go version)"
+echo "== peers (install / build what the tests need)"
+for peer in scripts/peers/*.sh; do
+  [ -f "$peer" ] || continue
+  echo "-- $peer"
+  bash "$peer"
+done
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then

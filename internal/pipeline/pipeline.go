@@ -167,13 +167,22 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		}()
 	}
 
+	// A daemon's source returns only on a fatal error (the state store or a
+	// queue failing): then everything stops and the process exits 1, for
+	// the supervisor to restart it, rather than run on without a source.
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	defer stopPoll()
 	var swg sync.WaitGroup
 	errs := make([]error, len(p.srcs))
 	for i, s := range p.srcs {
 		swg.Add(1)
 		go func() {
 			defer swg.Done()
-			errs[i] = s.run(ctx)
+			errs[i] = s.run(pollCtx)
+			if errs[i] != nil && !p.opts.Once {
+				s.log.WithError(errs[i]).Error("source failed: stopping auditfwd")
+				stopPoll()
+			}
 		}()
 	}
 	swg.Wait()
