@@ -30,6 +30,7 @@ Usage:
   auditfwd demo                          built-in WSS simulator -> pipeline -> stdout and ./demo-out/
   auditfwd run --config FILE [--once]    poll forever (or catch up, deliver, exit with --once)
   auditfwd validate --config FILE        report every configuration error; exit 2 on error
+  auditfwd check --config FILE           test every source's credential and every output's target; write nothing
   auditfwd simulate --addr HOST:PORT     serve the WSS audit API simulator alone
 
 Run "auditfwd COMMAND --help" for a command's flags.
@@ -55,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdValidate(rest, stdout, stderr)
 	case "simulate":
 		return cmdSimulate(rest, stdout, stderr)
+	case "check":
+		return cmdCheck(rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -345,3 +345,21 @@ func TestAuthFailureExitsOne(t *testing.T) {
 		t.Fatalf("took %s", d)
 	}
 }
+
+func TestCheck(t *testing.T) {
+	e := newCrashEnv(t, 100, "")
+	code, stdout, stderr := runBin(t, nil, "check", "--config", e.cfg)
+	if code != 0 || !strings.Contains(stdout, "ok   source t") || !strings.Contains(stdout, "ok   output one") {
+		t.Fatalf("exit %d:\n%s%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(e.out1); err == nil {
+		if b, _ := os.ReadFile(e.out1); len(b) > 0 {
+			t.Fatal("check wrote data")
+		}
+	}
+	e.sim.InjectFault(simulator.Fault{Status: 403})
+	code, stdout, _ = runBin(t, nil, "check", "--config", e.cfg)
+	if code != 1 || !strings.Contains(stdout, "FAIL source t") || !strings.Contains(stdout, "Audit Logs") {
+		t.Fatalf("exit %d:\n%s", code, stdout)
+	}
+}

@@ -480,3 +480,25 @@ func (s *sourceRunner) sweep(log *logrus.Entry) {
 		log.WithField("expired", total).Debug("seen-set expired old hashes")
 	}
 }
+
+var errCheckDone = errors.New("check: first record read")
+
+// CheckSource asks the source's API for the last minute's records and stops
+// at the first one: it proves the address, TLS, credential and body format
+// without keeping anything.
+func CheckSource(ctx context.Context, sc config.Source) error {
+	hc, err := httpClient(sc)
+	if err != nil {
+		return err
+	}
+	client, err := wss.New(wssConfig(sc), hc)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	_, err = client.Fetch(ctx, now.Add(-time.Minute), now, func([]byte) error { return errCheckDone })
+	if errors.Is(err, errCheckDone) {
+		return nil
+	}
+	return err
+}

@@ -149,6 +149,18 @@ func (o *Output) Write(_ context.Context, batch []event.Event) error {
 	return nil
 }
 
+// Check makes sure the file can be opened for appending; it writes nothing.
+func (o *Output) Check(context.Context) error {
+	if err := os.MkdirAll(filepath.Dir(o.cfg.Path), 0o750); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(o.cfg.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, o.mode)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
 // Close closes the file.
 func (o *Output) Close() error {
 	if o.f == nil {
@@ -162,4 +174,5 @@ func (o *Output) Close() error {
 var (
 	_ outputs.Output   = (*Output)(nil)
 	_ outputs.Stateful = (*Output)(nil)
+	_ outputs.Checker  = (*Output)(nil)
 )
