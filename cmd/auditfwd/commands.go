@@ -15,6 +15,7 @@ import (
 	"github.com/auditfwd/auditfwd/internal/pipeline"
 	"github.com/auditfwd/auditfwd/internal/simulator"
 	"github.com/auditfwd/auditfwd/outputs"
+	"github.com/auditfwd/auditfwd/outputs/elasticsearch"
 	"github.com/auditfwd/auditfwd/outputs/file"
 	"github.com/auditfwd/auditfwd/outputs/stdout"
 )
@@ -31,6 +32,8 @@ func buildOutputs(cfg *config.Config, out io.Writer) ([]outputs.Output, error) {
 			o, err = file.New(oc.Name, *oc.File)
 		case "stdout":
 			o = stdout.New(oc.Name, out)
+		case "elasticsearch":
+			o, err = elasticsearch.New(oc.Name, *oc.Elasticsearch)
 		default:
 			err = fmt.Errorf("unknown output type %q", oc.Type)
 		}

@@ -113,7 +113,7 @@ outputs:
   - {name: o, type: file}
 `), 0o600)
 	code, _, stderr = runBin(t, nil, "validate", "--config", cfg)
-	for _, want := range []string{"sources[0].base_url", "sources[0].date_format", "outputs[0]: path: required"} {
+	for _, want := range []string{"sources[0].base_url", "sources[0].date_format", "outputs[0].path: required"} {
 		if code != 2 || !strings.Contains(stderr, want) {
 			t.Errorf("exit %d, missing %q in:\n%s", code, want, stderr)
 		}

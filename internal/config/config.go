@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/auditfwd/auditfwd/internal/event"
+	"github.com/auditfwd/auditfwd/outputs/elasticsearch"
 	"github.com/auditfwd/auditfwd/outputs/file"
 	"github.com/auditfwd/auditfwd/outputs/stdout"
 )
@@ -97,9 +98,10 @@ type SourceRetry struct {
 
 // Output is one output: the keys every output has, plus its type's own.
 type Output struct {
-	OutputCommon `yaml:",inline"`
-	File         *file.Config   `yaml:"-"`
-	Stdout       *stdout.Config `yaml:"-"`
+	OutputCommon  `yaml:",inline"`
+	File          *file.Config          `yaml:"-"`
+	Stdout        *stdout.Config        `yaml:"-"`
+	Elasticsearch *elasticsearch.Config `yaml:"-"`
 }
 
 // OutputCommon are the keys shared by every output.
@@ -141,6 +143,10 @@ var outputKinds = map[string]reflect.Type{
 		OutputCommon  `yaml:",inline"`
 		stdout.Config `yaml:",inline"`
 	}{}),
+	"elasticsearch": reflect.TypeOf(struct {
+		OutputCommon         `yaml:",inline"`
+		elasticsearch.Config `yaml:",inline"`
+	}{}),
 }
 
 func outputType(n *yaml.Node) reflect.Type {
@@ -166,6 +172,9 @@ func (o *Output) UnmarshalYAML(n *yaml.Node) error {
 		return n.Decode(o.File)
 	case "stdout":
 		o.Stdout = &stdout.Config{}
+	case "elasticsearch":
+		o.Elasticsearch = &elasticsearch.Config{}
+		return n.Decode(o.Elasticsearch)
 	}
 	return nil
 }

@@ -205,3 +205,31 @@ func TestExampleConfigIsValid(t *testing.T) {
 		t.Fatalf("config.example.yaml: %v", err)
 	}
 }
+
+func TestElasticsearchOutputKeys(t *testing.T) {
+	y := `sources:
+  - {name: a, base_url: "https://x.example", username: u, password: p}
+outputs:
+  - name: es
+    type: elasticsearch
+    addresses: [http://127.0.0.1:9200]
+    index: "wss-audit-%{+yyyy.MM.dd}"
+    batch: {max_events: 1000}
+    query_params: {_msg_field: message}
+`
+	c, err := Parse([]byte(y), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Outputs[0].Elasticsearch == nil || c.Outputs[0].Elasticsearch.Addresses[0] != "http://127.0.0.1:9200" || c.Outputs[0].Batch.MaxEvents != 1000 {
+		t.Fatalf("%+v", c.Outputs[0])
+	}
+	_, err = Parse([]byte(strings.Replace(y, "index:", "indexx:", 1)), now)
+	if err == nil || !strings.Contains(err.Error(), "outputs[0].indexx: unknown key") {
+		t.Fatalf("got %v", err)
+	}
+	_, err = Parse([]byte(strings.Replace(y, "    addresses: [http://127.0.0.1:9200]\n", "", 1)), now)
+	if err == nil || !strings.Contains(err.Error(), "outputs[0].addresses") {
+		t.Fatalf("got %v", err)
+	}
+}

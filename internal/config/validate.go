@@ -211,11 +211,15 @@ func (c *Config) Validate(now time.Time) []error {
 		switch o.Type {
 		case "file":
 			for _, e := range o.File.Validate() {
-				add(p, "%v", e)
+				errs = append(errs, fmt.Errorf("%s.%v", p, e))
 			}
 		case "stdout":
+		case "elasticsearch":
+			for _, e := range o.Elasticsearch.Validate() {
+				errs = append(errs, fmt.Errorf("%s.%v", p, e))
+			}
 		default:
-			add(p+".type", "unknown output type %q (one of: file, stdout)", o.Type)
+			add(p+".type", "unknown output type %q (one of: file, stdout, elasticsearch)", o.Type)
 		}
 		if o.Batch.MaxEvents < 1 {
 			add(p+".batch.max_events", "must be at least 1")
