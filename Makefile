@@ -21,3 +21,4 @@ fuzz:
 	go test -run='^$$' -fuzz=FuzzParse -fuzztime=60s ./internal/event/
 	go test -run='^$$' -fuzz=FuzzParseTime -fuzztime=60s ./internal/event/
 	go test -run='^$$' -fuzz=FuzzDecode -fuzztime=60s ./internal/source/wss/
+	go test -run='^$$' -fuzz=FuzzLookup -fuzztime=60s ./outputs/kafka/

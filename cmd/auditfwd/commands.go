@@ -17,6 +17,7 @@ import (
 	"github.com/auditfwd/auditfwd/outputs"
 	"github.com/auditfwd/auditfwd/outputs/elasticsearch"
 	"github.com/auditfwd/auditfwd/outputs/file"
+	"github.com/auditfwd/auditfwd/outputs/kafka"
 	"github.com/auditfwd/auditfwd/outputs/stdout"
 )
 
@@ -34,6 +35,8 @@ func buildOutputs(cfg *config.Config, out io.Writer) ([]outputs.Output, error) {
 			o = stdout.New(oc.Name, out)
 		case "elasticsearch":
 			o, err = elasticsearch.New(oc.Name, *oc.Elasticsearch)
+		case "kafka":
+			o, err = kafka.New(oc.Name, *oc.Kafka)
 		default:
 			err = fmt.Errorf("unknown output type %q", oc.Type)
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/auditfwd/auditfwd/internal/event"
 	"github.com/auditfwd/auditfwd/outputs/elasticsearch"
 	"github.com/auditfwd/auditfwd/outputs/file"
+	"github.com/auditfwd/auditfwd/outputs/kafka"
 	"github.com/auditfwd/auditfwd/outputs/stdout"
 )
 
@@ -102,6 +103,7 @@ type Output struct {
 	File          *file.Config          `yaml:"-"`
 	Stdout        *stdout.Config        `yaml:"-"`
 	Elasticsearch *elasticsearch.Config `yaml:"-"`
+	Kafka         *kafka.Config         `yaml:"-"`
 }
 
 // OutputCommon are the keys shared by every output.
@@ -147,6 +149,10 @@ var outputKinds = map[string]reflect.Type{
 		OutputCommon         `yaml:",inline"`
 		elasticsearch.Config `yaml:",inline"`
 	}{}),
+	"kafka": reflect.TypeOf(struct {
+		OutputCommon `yaml:",inline"`
+		kafka.Config `yaml:",inline"`
+	}{}),
 }
 
 func outputType(n *yaml.Node) reflect.Type {
@@ -175,6 +181,9 @@ func (o *Output) UnmarshalYAML(n *yaml.Node) error {
 	case "elasticsearch":
 		o.Elasticsearch = &elasticsearch.Config{}
 		return n.Decode(o.Elasticsearch)
+	case "kafka":
+		o.Kafka = &kafka.Config{}
+		return n.Decode(o.Kafka)
 	}
 	return nil
 }

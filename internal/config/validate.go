@@ -218,8 +218,12 @@ func (c *Config) Validate(now time.Time) []error {
 			for _, e := range o.Elasticsearch.Validate() {
 				errs = append(errs, fmt.Errorf("%s.%v", p, e))
 			}
+		case "kafka":
+			for _, e := range o.Kafka.Validate() {
+				errs = append(errs, fmt.Errorf("%s.%v", p, e))
+			}
 		default:
-			add(p+".type", "unknown output type %q (one of: file, stdout, elasticsearch)", o.Type)
+			add(p+".type", "unknown output type %q (one of: file, stdout, elasticsearch, kafka)", o.Type)
 		}
 		if o.Batch.MaxEvents < 1 {
 			add(p+".batch.max_events", "must be at least 1")
