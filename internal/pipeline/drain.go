@@ -56,8 +56,17 @@ func newOutputRunner(p *Pipeline, oc config.Output, out outputs.Output) (*output
 	}
 	o.dl = dl
 	if sf, ok := out.(outputs.Stateful); ok {
-		if err := sf.Restore(p.store.Target(oc.Name)); err != nil {
+		saved := p.store.Target(oc.Name)
+		if err := sf.Restore(saved); err != nil {
 			return nil, fmt.Errorf("output %s: restore: %w", oc.Name, err)
+		}
+		if saved == nil {
+			// First start: save the target's state before the first write,
+			// or a crash between that write and its delivery mark would
+			// leave nothing to rewind to.
+			if err := p.store.SetTarget(oc.Name, sf.State()); err != nil {
+				return nil, fmt.Errorf("output %s: %w", oc.Name, err)
+			}
 		}
 	}
 	return o, nil

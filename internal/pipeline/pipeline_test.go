@@ -281,3 +281,24 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 	}
 	checkExactlyOnce(t, h.sim, readIDs(t, h.eventsPath()))
 }
+
+// A batch written to the file but not marked delivered when the process died
+// (here: bytes appended after the saved length) is cut off on start, also
+// before the first mark ever saved.
+func TestFileOutputRewindsOnStart(t *testing.T) {
+	h := newHarness(t, func(c *simulator.Config) { c.Records = 300 })
+	c := h.config(h.yaml("", ""))
+	p, err := New(c, buildOuts(t, c, nil), quietLog(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Store().Target("local") == nil {
+		t.Fatal("the file output's baseline was not saved before its first write")
+	}
+	p.Close()
+	os.WriteFile(h.eventsPath(), []byte(`{"event":{"id":"torn-write"}}`+"\n"), 0o640)
+	if _, err := h.runOnce(h.config(h.yaml("", "")), nil); err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, h.sim, readIDs(t, h.eventsPath()))
+}

@@ -333,6 +333,11 @@ func (s *Store) Delivered(queueKey string, mark int64, output string, target []b
 	})
 }
 
+// SetTarget saves an output's target state alone (its first start).
+func (s *Store) SetTarget(output string, target []byte) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketTargets).Put([]byte(output), target) })
+}
+
 // Target returns an output's saved target state (nil when none).
 func (s *Store) Target(output string) []byte {
 	var out []byte

@@ -105,9 +105,16 @@ func (o *Output) open() error {
 }
 
 // Restore sets the length the file had after the last delivered batch.
+// Without a saved state (a first start) the file is opened and its current
+// length becomes the state, so the caller can save it before any write.
 func (o *Output) Restore(state []byte) error {
 	if len(state) != 8 {
-		return nil
+		o.size = -1
+		if o.f != nil {
+			o.f.Close()
+			o.f = nil
+		}
+		return o.open()
 	}
 	o.size = int64(binary.BigEndian.Uint64(state))
 	if o.f != nil {
