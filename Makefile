@@ -22,3 +22,6 @@ fuzz:
 	go test -run='^$$' -fuzz=FuzzParseTime -fuzztime=60s ./internal/event/
 	go test -run='^$$' -fuzz=FuzzDecode -fuzztime=60s ./internal/source/wss/
 	go test -run='^$$' -fuzz=FuzzLookup -fuzztime=60s ./outputs/kafka/
+	go test -run='^$$' -fuzz=FuzzCEF -fuzztime=60s ./outputs/syslog/
+	go test -run='^$$' -fuzz=FuzzLEEF -fuzztime=60s ./outputs/syslog/
+	go test -run='^$$' -fuzz=Fuzz5424 -fuzztime=60s ./outputs/syslog/

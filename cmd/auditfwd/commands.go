@@ -19,6 +19,7 @@ import (
 	"github.com/auditfwd/auditfwd/outputs/file"
 	"github.com/auditfwd/auditfwd/outputs/kafka"
 	"github.com/auditfwd/auditfwd/outputs/stdout"
+	"github.com/auditfwd/auditfwd/outputs/syslog"
 )
 
 // buildOutputs makes every configured output: an explicit switch, no
@@ -37,6 +38,8 @@ func buildOutputs(cfg *config.Config, out io.Writer) ([]outputs.Output, error) {
 			o, err = elasticsearch.New(oc.Name, *oc.Elasticsearch)
 		case "kafka":
 			o, err = kafka.New(oc.Name, *oc.Kafka)
+		case "syslog":
+			o, err = syslog.New(oc.Name, *oc.Syslog)
 		default:
 			err = fmt.Errorf("unknown output type %q", oc.Type)
 		}

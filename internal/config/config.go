@@ -20,6 +20,7 @@ import (
 	"github.com/auditfwd/auditfwd/outputs/file"
 	"github.com/auditfwd/auditfwd/outputs/kafka"
 	"github.com/auditfwd/auditfwd/outputs/stdout"
+	"github.com/auditfwd/auditfwd/outputs/syslog"
 )
 
 // Config is the whole file.
@@ -104,6 +105,7 @@ type Output struct {
 	Stdout        *stdout.Config        `yaml:"-"`
 	Elasticsearch *elasticsearch.Config `yaml:"-"`
 	Kafka         *kafka.Config         `yaml:"-"`
+	Syslog        *syslog.Config        `yaml:"-"`
 }
 
 // OutputCommon are the keys shared by every output.
@@ -153,6 +155,10 @@ var outputKinds = map[string]reflect.Type{
 		OutputCommon `yaml:",inline"`
 		kafka.Config `yaml:",inline"`
 	}{}),
+	"syslog": reflect.TypeOf(struct {
+		OutputCommon  `yaml:",inline"`
+		syslog.Config `yaml:",inline"`
+	}{}),
 }
 
 func outputType(n *yaml.Node) reflect.Type {
@@ -184,6 +190,9 @@ func (o *Output) UnmarshalYAML(n *yaml.Node) error {
 	case "kafka":
 		o.Kafka = &kafka.Config{}
 		return n.Decode(o.Kafka)
+	case "syslog":
+		o.Syslog = &syslog.Config{}
+		return n.Decode(o.Syslog)
 	}
 	return nil
 }

@@ -222,8 +222,12 @@ func (c *Config) Validate(now time.Time) []error {
 			for _, e := range o.Kafka.Validate() {
 				errs = append(errs, fmt.Errorf("%s.%v", p, e))
 			}
+		case "syslog":
+			for _, e := range o.Syslog.Validate() {
+				errs = append(errs, fmt.Errorf("%s.%v", p, e))
+			}
 		default:
-			add(p+".type", "unknown output type %q (one of: file, stdout, elasticsearch, kafka)", o.Type)
+			add(p+".type", "unknown output type %q (one of: file, stdout, elasticsearch, kafka, syslog)", o.Type)
 		}
 		if o.Batch.MaxEvents < 1 {
 			add(p+".batch.max_events", "must be at least 1")
