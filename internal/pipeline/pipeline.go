@@ -56,9 +56,8 @@ import (
 
 // Options are the parts of a run the command line decides.
 type Options struct {
-	Once   bool             // catch up, drain, exit
-	DryRun bool             // print events, commit nothing (not yet: see cmd)
-	Now    func() time.Time // clock; default time.Now
+	Once bool             // catch up, drain, exit
+	Now  func() time.Time // clock; default time.Now
 	// OnceMaxAttempts bounds retries of one window with --once, so a
 	// broken API makes cron see a failure instead of a hang.
 	OnceMaxAttempts int
@@ -241,9 +240,6 @@ func (p *Pipeline) Close() error {
 	var errs []error
 	for _, o := range p.outs {
 		errs = append(errs, o.close())
-	}
-	for _, s := range p.srcs {
-		s.seen.Release()
 	}
 	if p.dl != nil {
 		errs = append(errs, p.dl.close())

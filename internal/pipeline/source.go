@@ -304,7 +304,6 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 	if perr != nil {
 		err = perr
 	}
-	s.seen.Release()
 	for _, q := range s.queues() {
 		if rerr := q.Rollback(); rerr != nil {
 			return &errFatal{fmt.Errorf("roll back queue after a failed window: %w", rerr)}
@@ -410,7 +409,6 @@ func (s *sourceRunner) makeRoom(ctx context.Context, ws *windowState, o *outputR
 
 // checkpoint makes the window's progress durable (see the package doc).
 func (s *sourceRunner) checkpoint(ws *windowState, cursor *time.Time) error {
-	s.seen.Release() // bbolt cannot grow its file under a reader
 	qs := s.queues()
 	marks := make(map[string]int64, len(qs))
 	for i, q := range qs {

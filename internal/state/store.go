@@ -26,12 +26,11 @@ var (
 	bucketSeen    = []byte("seen")    // source name -> sub-bucket hash -> anchor (unix s)
 	bucketQueues  = []byte("queues")  // queue key + "/commit" | "/delivered" -> int64
 	bucketTargets = []byte("targets") // output name -> opaque target state
-	bucketMisc    = []byte("misc")    // deadletter length, channel ids ...
+	bucketMisc    = []byte("misc")    // the source dead letter's committed length
 
-	keyCursor       = []byte("cursor")
-	keyDeadLetter   = []byte("deadletter_len")
-	keyLastPollOK   = []byte("last_poll_ok")
-	keyBackfillBase = "backfill/"
+	keyCursor     = []byte("cursor")
+	keyDeadLetter = []byte("deadletter_len")
+	keyLastPollOK = []byte("last_poll_ok")
 )
 
 // Store wraps the bbolt database under state_dir.
@@ -72,9 +71,6 @@ func Open(dir string) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Path is the database file.
-func (s *Store) Path() string { return s.path }
-
 // SeenEntry is one hash added to a source's seen-set. Anchor is the unix time
 // after which (plus the horizon, measured against the source cursor) no future
 // window can return the record again.
@@ -92,7 +88,6 @@ type Commit struct {
 	Marks         map[string]int64 // queue key -> new commit mark
 	DeadLetterLen *int64           // new committed length of the source dead letter
 	PollOK        *time.Time       // last successful poll, for status
-	Progress      map[string][]byte
 }
 
 // Commit applies c in one transaction.
@@ -112,11 +107,6 @@ func (s *Store) Commit(c Commit) error {
 				return err
 			}
 		}
-		for k, v := range c.Progress {
-			if err := src.Put([]byte(keyBackfillBase+k), v); err != nil {
-				return err
-			}
-		}
 		if len(c.Seen) > 0 {
 			seen, err := tx.Bucket(bucketSeen).CreateBucketIfNotExists([]byte(c.Source))
 			if err != nil {
@@ -125,10 +115,13 @@ func (s *Store) Commit(c Commit) error {
 			// Sorted inserts touch each leaf page once per run instead of
 			// once per key.
 			sort.Slice(c.Seen, func(i, j int) bool { return bytes.Compare(c.Seen[i].Hash[:], c.Seen[j].Hash[:]) < 0 })
-			var v [8]byte
-			for _, e := range c.Seen {
-				binary.BigEndian.PutUint64(v[:], uint64(e.Anchor))
-				if err := seen.Put(e.Hash[:], v[:]); err != nil {
+			// bbolt keeps the value slices until the commit: each needs
+			// its own bytes (a reused buffer gave every entry one anchor).
+			vals := make([]byte, 8*len(c.Seen))
+			for i, e := range c.Seen {
+				v := vals[8*i : 8*i+8]
+				binary.BigEndian.PutUint64(v, uint64(e.Anchor))
+				if err := seen.Put(e.Hash[:], v); err != nil {
 					return err
 				}
 			}
@@ -166,78 +159,6 @@ func (s *Store) Cursor(source string) (t time.Time, ok bool, err error) {
 	return t, ok, err
 }
 
-// LastPollOK returns when the source last completed a window.
-func (s *Store) LastPollOK(source string) (time.Time, bool) {
-	var t time.Time
-	var ok bool
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		src := tx.Bucket(bucketSources).Bucket([]byte(source))
-		if src == nil {
-			return nil
-		}
-		if v := src.Get(keyLastPollOK); v != nil {
-			var err error
-			t, err = time.Parse(time.RFC3339Nano, string(v))
-			ok = err == nil
-		}
-		return nil
-	})
-	return t, ok
-}
-
-// Progress returns a stored progress value (used by backfill).
-func (s *Store) Progress(source, key string) []byte {
-	var out []byte
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		src := tx.Bucket(bucketSources).Bucket([]byte(source))
-		if src == nil {
-			return nil
-		}
-		if v := src.Get([]byte(keyBackfillBase + key)); v != nil {
-			out = append([]byte(nil), v...)
-		}
-		return nil
-	})
-	return out
-}
-
-// SetCursor moves a source's cursor by hand (state set).
-func (s *Store) SetCursor(source string, t time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		src, err := tx.Bucket(bucketSources).CreateBucketIfNotExists([]byte(source))
-		if err != nil {
-			return err
-		}
-		return src.Put(keyCursor, []byte(t.UTC().Format(time.RFC3339Nano)))
-	})
-}
-
-// ResetSource forgets a source's cursor, progress and seen-set.
-func (s *Store) ResetSource(source string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSources, bucketSeen} {
-			if tx.Bucket(b).Bucket([]byte(source)) != nil {
-				if err := tx.Bucket(b).DeleteBucket([]byte(source)); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-}
-
-// SeenCount is the number of hashes in a source's seen-set.
-func (s *Store) SeenCount(source string) int {
-	n := 0
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketSeen).Bucket([]byte(source)); b != nil {
-			n = b.Stats().KeyN
-		}
-		return nil
-	})
-	return n
-}
-
 // SeenReader looks hashes up in one source's seen-set. Each lookup is its
 // own short read transaction: a reader held open across a call that may
 // block (a queue lock, back-pressure) would stop bbolt from growing its file
@@ -263,22 +184,6 @@ func (r *SeenReader) Has(h [32]byte) (bool, error) {
 	})
 	return found, err
 }
-
-// HasAll sets found[i] for each hashes[i] in the seen-set, in one read
-// transaction.
-func (r *SeenReader) HasAll(hashes [][32]byte, found []bool) error {
-	return r.s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSeen).Bucket(r.source)
-		for i, h := range hashes {
-			found[i] = b != nil && b.Get(h[:]) != nil
-		}
-		return nil
-	})
-}
-
-// Release is kept for callers that mark points where no transaction may be
-// open; lookups hold none between calls.
-func (r *SeenReader) Release() {}
 
 // Expire deletes up to limit seen entries of source whose anchor is before
 // cutoff. It returns how many it deleted; call again while that equals limit.
@@ -358,23 +263,6 @@ func (s *Store) DeadLetterLen() int64 {
 		return nil
 	})
 	return n
-}
-
-// GetMisc and PutMisc keep small named values (an HEC channel id, say).
-func (s *Store) GetMisc(key string) []byte {
-	var out []byte
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketMisc).Get([]byte(key)); v != nil {
-			out = append([]byte(nil), v...)
-		}
-		return nil
-	})
-	return out
-}
-
-// PutMisc stores a small named value.
-func (s *Store) PutMisc(key string, v []byte) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMisc).Put([]byte(key), v) })
 }
 
 func putInt(b *bolt.Bucket, key string, v int64) error {
