@@ -61,6 +61,8 @@ type Options struct {
 	// OnceMaxAttempts bounds retries of one window with --once, so a
 	// broken API makes cron see a failure instead of a hang.
 	OnceMaxAttempts int
+	// SweepEvery is how often seen-set expiry runs (default 10 minutes).
+	SweepEvery time.Duration
 }
 
 // Pipeline is a configured, opened run.
@@ -80,6 +82,9 @@ type Pipeline struct {
 func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Options) (*Pipeline, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.SweepEvery == 0 {
+		opts.SweepEvery = 10 * time.Minute
 	}
 	if opts.OnceMaxAttempts == 0 {
 		opts.OnceMaxAttempts = 8

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -301,4 +302,47 @@ func TestFileOutputRewindsOnStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkExactlyOnce(t, h.sim, readIDs(t, h.eventsPath()))
+}
+
+// With the shortest horizon the config allows and expiry after every
+// window, days of polling (late records, overlapping windows, whole days
+// fetched again and again) still deliver each record once, and the
+// seen-set stays bounded.
+func TestExpiryAtTheSafeMinimum(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		span, step  time.Duration
+	}{
+		{"epoch_ms", "    date_format: epoch_ms\n    window: 1h\n    overlap: 30m\n    dedup_horizon: 106m\n", 12 * time.Hour, 6 * time.Minute},
+		{"date", "    date_format: date\n    window: 24h\n    overlap: 30m\n    dedup_horizon: 2926m\n", 96 * time.Hour, 40 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *simulator.Config) {
+				c.MaxLateness = 15 * time.Minute
+				c.Start = t0
+				c.End = t0.Add(tc.span)
+				c.Records = 3000
+				c.MalformedRate = 0
+			})
+			h.clock.Set(t0)
+			var seenMax int
+			for now := t0; now.Before(t0.Add(tc.span + 2*time.Hour)); now = now.Add(tc.step) {
+				h.clock.Set(now)
+				c := h.config(h.yaml(tc.extra, ""))
+				p, err := New(c, buildOuts(t, c, nil), quietLog(), Options{Once: true, Now: h.clock.Now, SweepEvery: -1})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := p.Run(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				seenMax = max(seenMax, p.Store().SeenCount("t1"))
+				p.Close()
+			}
+			checkExactlyOnce(t, h.sim, readIDs(t, h.eventsPath()))
+			if seenMax >= len(h.sim.ValidIDs())*3/4 {
+				t.Fatalf("seen-set grew to %d of %d records: expiry did not run", seenMax, len(h.sim.ValidIDs()))
+			}
+		})
+	}
 }

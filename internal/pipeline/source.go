@@ -455,9 +455,9 @@ func (s *sourceRunner) checkpoint(ws *windowState, cursor *time.Time) error {
 }
 
 // sweep forgets seen hashes no future window can return again, at most
-// every ten minutes.
+// every SweepEvery.
 func (s *sourceRunner) sweep(log *logrus.Entry) {
-	if time.Since(s.lastSweep) < 10*time.Minute {
+	if time.Since(s.lastSweep) < s.p.opts.SweepEvery {
 		return
 	}
 	s.lastSweep = time.Now()

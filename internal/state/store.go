@@ -159,6 +159,18 @@ func (s *Store) Cursor(source string) (t time.Time, ok bool, err error) {
 	return t, ok, err
 }
 
+// SeenCount is the number of hashes in a source's seen-set.
+func (s *Store) SeenCount(source string) int {
+	n := 0
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketSeen).Bucket([]byte(source)); b != nil {
+			n = b.Stats().KeyN
+		}
+		return nil
+	})
+	return n
+}
+
 // SeenReader looks hashes up in one source's seen-set. Each lookup is its
 // own short read transaction: a reader held open across a call that may
 // block (a queue lock, back-pressure) would stop bbolt from growing its file
