@@ -197,6 +197,23 @@ func (o *Output) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// kindConfig is the type's own config, nil for an unknown type.
+func (o *Output) kindConfig() interface{ Validate() []error } {
+	switch {
+	case o.File != nil:
+		return o.File
+	case o.Stdout != nil:
+		return o.Stdout
+	case o.Elasticsearch != nil:
+		return o.Elasticsearch
+	case o.Kafka != nil:
+		return o.Kafka
+	case o.Syslog != nil:
+		return o.Syslog
+	}
+	return nil
+}
+
 // Errors is every problem found in a configuration.
 type Errors []error
 

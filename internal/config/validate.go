@@ -208,25 +208,11 @@ func (c *Config) Validate(now time.Time) []error {
 		} else {
 			names["o:"+o.Name] = p
 		}
-		switch o.Type {
-		case "file":
-			for _, e := range o.File.Validate() {
-				errs = append(errs, fmt.Errorf("%s.%v", p, e))
+		if kc := o.kindConfig(); kc != nil {
+			for _, e := range kc.Validate() {
+				errs = append(errs, fmt.Errorf("%s.%v", p, e)) // e starts with its own key
 			}
-		case "stdout":
-		case "elasticsearch":
-			for _, e := range o.Elasticsearch.Validate() {
-				errs = append(errs, fmt.Errorf("%s.%v", p, e))
-			}
-		case "kafka":
-			for _, e := range o.Kafka.Validate() {
-				errs = append(errs, fmt.Errorf("%s.%v", p, e))
-			}
-		case "syslog":
-			for _, e := range o.Syslog.Validate() {
-				errs = append(errs, fmt.Errorf("%s.%v", p, e))
-			}
-		default:
+		} else {
 			add(p+".type", "unknown output type %q (one of: file, stdout, elasticsearch, kafka, syslog)", o.Type)
 		}
 		if o.Batch.MaxEvents < 1 {
