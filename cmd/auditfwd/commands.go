@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sirupsen/logrus"
 
 	"github.com/auditfwd/auditfwd/internal/config"
@@ -82,6 +85,16 @@ func runPipeline(cfg *config.Config, log *logrus.Logger, stdout io.Writer, opts 
 	}
 	ctx, stop := signalContext(log)
 	defer stop()
+	if l := *cfg.Metrics.Listen; l != "" {
+		srv, err := serveMetrics(l, p)
+		if err != nil {
+			log.WithError(err).Error("metrics.listen")
+			p.Close()
+			return exitRuntime
+		}
+		defer srv.Close()
+		log.WithField("listen", l).Info("metrics on /metrics, liveness on /healthz")
+	}
 	log.WithFields(logrus.Fields{"sources": len(cfg.Sources), "outputs": len(cfg.Outputs), "state_dir": cfg.StateDir, "once": opts.Once}).Info("auditfwd started")
 	err = p.Run(ctx)
 	for _, sc := range cfg.Sources {
@@ -103,6 +116,25 @@ func runPipeline(cfg *config.Config, log *logrus.Logger, stdout io.Writer, opts 
 	}
 	log.Info("auditfwd stopped")
 	return exitOK
+}
+
+// serveMetrics starts the Prometheus listener.
+func serveMetrics(addr string, p *pipeline.Pipeline) (*http.Server, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(pipeline.NewCollector(p), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	return srv, nil
 }
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
@@ -207,6 +239,7 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	}
 	yaml := fmt.Sprintf(`state_dir: %q
 log: {level: info}
+metrics: {listen: ""}
 shutdown_timeout: 30s
 sources:
   - name: demo

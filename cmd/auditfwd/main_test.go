@@ -6,7 +6,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -154,6 +157,19 @@ type crashEnv struct {
 }
 
 func newCrashEnv(t *testing.T, records int, extra string) *crashEnv {
+	return newCrashEnvMetrics(t, records, extra, "")
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func newCrashEnvMetrics(t *testing.T, records int, extra, metricsAddr string) *crashEnv {
 	now := time.Now().UTC()
 	sc := simulator.Config{
 		Username: "u", Password: "p", Seed: 42,
@@ -172,6 +188,7 @@ func newCrashEnv(t *testing.T, records int, extra string) *crashEnv {
 	y := fmt.Sprintf(`state_dir: %q
 shutdown_timeout: 20s
 log: {level: warn}
+metrics: {listen: %q}
 sources:
   - name: t
     base_url: %s
@@ -184,7 +201,7 @@ sources:
 %soutputs:
   - {name: one, type: file, path: %q, batch: {max_events: 150, flush_interval: 5ms}}
   - {name: two, type: file, path: %q, batch: {max_events: 400, flush_interval: 5ms}, queue: {segment_bytes: 64KiB}}
-`, filepath.Join(dir, "state"), srv.URL, filepath.Join(dir, "pw"), sc.Start.Format(time.RFC3339), extra, e.out1, e.out2)
+`, filepath.Join(dir, "state"), metricsAddr, srv.URL, filepath.Join(dir, "pw"), sc.Start.Format(time.RFC3339), extra, e.out1, e.out2)
 	os.WriteFile(filepath.Join(dir, "pw"), []byte("p\n"), 0o600)
 	os.WriteFile(e.cfg, []byte(y), 0o600)
 	return e
@@ -304,7 +321,8 @@ func TestSigtermDrainsAndExitsZero(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the daemon")
 	}
-	e := newCrashEnv(t, 5000, "")
+	maddr := freeAddr(t)
+	e := newCrashEnvMetrics(t, 5000, "", maddr)
 	cmd := exec.Command(binPath, "run", "--config", e.cfg)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -323,6 +341,39 @@ func TestSigtermDrainsAndExitsZero(t *testing.T) {
 			t.Fatalf("daemon did not deliver everything:\n%s", stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// The metrics say the same as the files.
+	var body string
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + maddr + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			if strings.Contains(body, fmt.Sprintf(`auditfwd_output_events_delivered_total{output="two"} %d`, len(e.sim.ValidIDs()))) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("metrics never showed every event delivered:\n%s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, want := range []string{
+		fmt.Sprintf(`auditfwd_source_records_new_total{source="t"} %d`, len(e.sim.ValidIDs())),
+		`auditfwd_output_queue_events{output="one"} 0`,
+		`auditfwd_source_lag_seconds{source="t"}`,
+		`auditfwd_dedup_entries{source="t"}`,
+		`auditfwd_source_api_responses_total{code="200",source="t"}`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if resp, err := http.Get("http://" + maddr + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("/healthz: %v", err)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	err := cmd.Wait()

@@ -28,6 +28,7 @@ type Config struct {
 	StateDir        string   `yaml:"state_dir"`
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	Log             Log      `yaml:"log"`
+	Metrics         Metrics  `yaml:"metrics"`
 	Sources         []Source `yaml:"sources"`
 	Outputs         []Output `yaml:"outputs"`
 }
@@ -36,6 +37,13 @@ type Config struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error
 	Format string `yaml:"format"` // text | json
+}
+
+// Metrics configures the Prometheus listener.
+type Metrics struct {
+	// Listen is host:port for /metrics and /healthz; default
+	// 127.0.0.1:9464 (loopback only); "" disables it.
+	Listen *string `yaml:"listen"`
 }
 
 // Source is one WSS tenant.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -35,6 +36,10 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Log.Format == "" {
 		c.Log.Format = "text"
+	}
+	if c.Metrics.Listen == nil {
+		l := "127.0.0.1:9464"
+		c.Metrics.Listen = &l
 	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
@@ -118,6 +123,11 @@ func (c *Config) Validate(now time.Time) []error {
 	}
 	if !oneOf(c.Log.Format, "text", "json") {
 		add("log.format", "must be text or json (got %q)", c.Log.Format)
+	}
+	if l := *c.Metrics.Listen; l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			add("metrics.listen", "must be host:port, or \"\" to disable (got %q)", l)
+		}
 	}
 	if c.ShutdownTimeout.D() < 0 {
 		add("shutdown_timeout", "must not be negative")
