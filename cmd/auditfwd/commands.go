@@ -21,6 +21,7 @@ import (
 	"github.com/auditfwd/auditfwd/outputs/elasticsearch"
 	"github.com/auditfwd/auditfwd/outputs/file"
 	"github.com/auditfwd/auditfwd/outputs/kafka"
+	"github.com/auditfwd/auditfwd/outputs/splunkhec"
 	"github.com/auditfwd/auditfwd/outputs/stdout"
 	"github.com/auditfwd/auditfwd/outputs/syslog"
 )
@@ -43,6 +44,8 @@ func buildOutputs(cfg *config.Config, out io.Writer) ([]outputs.Output, error) {
 			o, err = kafka.New(oc.Name, *oc.Kafka)
 		case "syslog":
 			o, err = syslog.New(oc.Name, *oc.Syslog)
+		case "splunk_hec":
+			o, err = splunkhec.New(oc.Name, *oc.SplunkHEC)
 		default:
 			err = fmt.Errorf("unknown output type %q", oc.Type)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/auditfwd/auditfwd/outputs/elasticsearch"
 	"github.com/auditfwd/auditfwd/outputs/file"
 	"github.com/auditfwd/auditfwd/outputs/kafka"
+	"github.com/auditfwd/auditfwd/outputs/splunkhec"
 	"github.com/auditfwd/auditfwd/outputs/stdout"
 	"github.com/auditfwd/auditfwd/outputs/syslog"
 )
@@ -114,6 +115,7 @@ type Output struct {
 	Elasticsearch *elasticsearch.Config `yaml:"-"`
 	Kafka         *kafka.Config         `yaml:"-"`
 	Syslog        *syslog.Config        `yaml:"-"`
+	SplunkHEC     *splunkhec.Config     `yaml:"-"`
 }
 
 // OutputCommon are the keys shared by every output.
@@ -167,6 +169,10 @@ var outputKinds = map[string]reflect.Type{
 		OutputCommon  `yaml:",inline"`
 		syslog.Config `yaml:",inline"`
 	}{}),
+	"splunk_hec": reflect.TypeOf(struct {
+		OutputCommon     `yaml:",inline"`
+		splunkhec.Config `yaml:",inline"`
+	}{}),
 }
 
 func outputType(n *yaml.Node) reflect.Type {
@@ -201,6 +207,9 @@ func (o *Output) UnmarshalYAML(n *yaml.Node) error {
 	case "syslog":
 		o.Syslog = &syslog.Config{}
 		return n.Decode(o.Syslog)
+	case "splunk_hec":
+		o.SplunkHEC = &splunkhec.Config{}
+		return n.Decode(o.SplunkHEC)
 	}
 	return nil
 }
@@ -218,6 +227,8 @@ func (o *Output) kindConfig() interface{ Validate() []error } {
 		return o.Kafka
 	case o.Syslog != nil:
 		return o.Syslog
+	case o.SplunkHEC != nil:
+		return o.SplunkHEC
 	}
 	return nil
 }

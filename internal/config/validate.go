@@ -223,7 +223,7 @@ func (c *Config) Validate(now time.Time) []error {
 				errs = append(errs, fmt.Errorf("%s.%v", p, e)) // e starts with its own key
 			}
 		} else {
-			add(p+".type", "unknown output type %q (one of: file, stdout, elasticsearch, kafka, syslog)", o.Type)
+			add(p+".type", "unknown output type %q (one of: file, stdout, elasticsearch, kafka, syslog, splunk_hec)", o.Type)
 		}
 		if o.Batch.MaxEvents < 1 {
 			add(p+".batch.max_events", "must be at least 1")

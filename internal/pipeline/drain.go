@@ -55,6 +55,9 @@ func newOutputRunner(p *Pipeline, oc config.Output, out outputs.Output) (*output
 		return nil, err
 	}
 	o.dl = dl
+	if err := keepChannel(p, oc.Name, out); err != nil {
+		return nil, err
+	}
 	if sf, ok := out.(outputs.Stateful); ok {
 		saved := p.store.Target(oc.Name)
 		if err := sf.Restore(saved); err != nil {
@@ -70,6 +73,25 @@ func newOutputRunner(p *Pipeline, oc config.Output, out outputs.Output) (*output
 		}
 	}
 	return o, nil
+}
+
+// channeled is an output with a generated channel id the receiver tracks
+// (Splunk HEC indexer acknowledgement): the id is kept across restarts.
+type channeled interface {
+	GeneratedChannel() string
+	SetChannel(string) error
+}
+
+func keepChannel(p *Pipeline, name string, out outputs.Output) error {
+	c, ok := out.(channeled)
+	if !ok || c.GeneratedChannel() == "" {
+		return nil
+	}
+	key := "channel/" + name
+	if saved := p.store.GetMisc(key); saved != nil {
+		return c.SetChannel(string(saved))
+	}
+	return p.store.PutMisc(key, []byte(c.GeneratedChannel()))
 }
 
 func (o *outputRunner) queueStats() queue.Stats {

@@ -305,3 +305,35 @@ func TestOutputRetryAfter(t *testing.T) {
 		t.Fatal("not all delivered")
 	}
 }
+
+type chanOutput struct {
+	*testOutput
+	ch string
+}
+
+func (c *chanOutput) GeneratedChannel() string { return c.ch }
+func (c *chanOutput) SetChannel(s string) error {
+	c.ch = s
+	return nil
+}
+
+// A generated HEC channel is kept in state: a restart reuses it.
+func TestGeneratedChannelKept(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.config(h.twoOutputs(""))
+	first := &chanOutput{testOutput: newTestOutput("siem"), ch: "11111111-1111-4111-8111-111111111111"}
+	p, err := New(c, buildOuts(t, c, map[string]outputs.Output{"siem": first}), quietLog(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	second := &chanOutput{testOutput: newTestOutput("siem"), ch: "22222222-2222-4222-8222-222222222222"}
+	p, err = New(c, buildOuts(t, c, map[string]outputs.Output{"siem": second}), quietLog(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	if second.ch != first.ch {
+		t.Fatalf("channel after restart %s, want the saved %s", second.ch, first.ch)
+	}
+}

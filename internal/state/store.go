@@ -26,7 +26,7 @@ var (
 	bucketSeen    = []byte("seen")    // source name -> sub-bucket hash -> anchor (unix s)
 	bucketQueues  = []byte("queues")  // queue key + "/commit" | "/delivered" -> int64
 	bucketTargets = []byte("targets") // output name -> opaque target state
-	bucketMisc    = []byte("misc")    // the source dead letter's committed length
+	bucketMisc    = []byte("misc")    // the source dead letter's committed length, HEC channels
 
 	keyCursor     = []byte("cursor")
 	keyDeadLetter = []byte("deadletter_len")
@@ -275,6 +275,23 @@ func (s *Store) DeadLetterLen() int64 {
 		return nil
 	})
 	return n
+}
+
+// GetMisc returns a small named value (nil when unset).
+func (s *Store) GetMisc(key string) []byte {
+	var out []byte
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMisc).Get([]byte(key)); v != nil {
+			out = append([]byte(nil), v...)
+		}
+		return nil
+	})
+	return out
+}
+
+// PutMisc stores a small named value (an HEC channel id, say).
+func (s *Store) PutMisc(key string, v []byte) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMisc).Put([]byte(key), v) })
 }
 
 func putInt(b *bolt.Bucket, key string, v int64) error {

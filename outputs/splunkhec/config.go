@@ -1,0 +1,188 @@
+package splunkhec
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/auditfwd/auditfwd/outputs"
+)
+
+// Defaults of the keys left empty.
+const (
+	DefaultSourcetype      = "symantec:wss:audit"
+	DefaultSource          = "auditfwd"
+	DefaultTimeout         = 30 * time.Second
+	DefaultAckTimeout      = 60 * time.Second
+	DefaultAckPollInterval = time.Second
+)
+
+// Config is the splunk_hec output's own keys.
+type Config struct {
+	// URL of the HTTP Event Collector, https://host:8088 (a path prefix is
+	// kept: the output appends /services/collector/...).
+	URL string `yaml:"url"`
+	// Token is the HEC token; token_file reads it from a file instead
+	// (trailing newline ignored).
+	Token     outputs.Secret `yaml:"token"`
+	TokenFile string         `yaml:"token_file"`
+
+	Index      string `yaml:"index"`      // empty: the token's default index
+	Sourcetype string `yaml:"sourcetype"` // default symantec:wss:audit
+	Source     string `yaml:"source"`     // default auditfwd
+	Host       string `yaml:"host"`       // default os.Hostname()
+
+	// Gzip compresses request bodies (Content-Encoding: gzip).
+	Gzip bool        `yaml:"gzip"`
+	TLS  outputs.TLS `yaml:"tls"`
+
+	// Ack turns on indexer acknowledgement: a batch counts as delivered
+	// only once Splunk says it is indexed.
+	Ack             bool     `yaml:"ack"`
+	AckTimeout      Duration `yaml:"ack_timeout"`       // default 60s
+	AckPollInterval Duration `yaml:"ack_poll_interval"` // default 1s
+	// Channel is the X-Splunk-Request-Channel GUID. Empty with ack on: New
+	// generates a random one (the caller should persist it: Channel()).
+	Channel string `yaml:"channel"`
+
+	// Timeout of one HTTP request.
+	Timeout Duration `yaml:"timeout"` // default 30s
+
+	// Fields sends indexed fields event.hash, event.action, event.outcome
+	// and labels.source with every event (default true).
+	Fields *bool `yaml:"fields"`
+}
+
+// Duration is a time.Duration written as "30s" or "2m".
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 30s or 2m", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes it back as "1m30s".
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// withDefaults is c with every empty key at its default.
+func (c Config) withDefaults() Config {
+	if c.Sourcetype == "" {
+		c.Sourcetype = DefaultSourcetype
+	}
+	if c.Source == "" {
+		c.Source = DefaultSource
+	}
+	if c.Host == "" {
+		if h, err := os.Hostname(); err == nil {
+			c.Host = h
+		}
+	}
+	if c.Timeout == 0 {
+		c.Timeout = Duration(DefaultTimeout)
+	}
+	if c.AckTimeout == 0 {
+		c.AckTimeout = Duration(DefaultAckTimeout)
+	}
+	if c.AckPollInterval == 0 {
+		c.AckPollInterval = Duration(DefaultAckPollInterval)
+	}
+	if c.Fields == nil {
+		yes := true
+		c.Fields = &yes
+	}
+	c.URL = strings.TrimRight(c.URL, "/")
+	return c
+}
+
+// Validate returns every problem with the keys, each message starting
+// with its key.
+func (c *Config) Validate() []error {
+	d := c.withDefaults()
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf(key+": "+format, args...))
+	}
+	var scheme string
+	if d.URL == "" {
+		add("url", "required (https://host:8088)")
+	} else if u, err := url.Parse(d.URL); err != nil {
+		add("url", "%q is not a URL: %v", d.URL, err)
+	} else {
+		switch {
+		case u.Scheme != "http" && u.Scheme != "https":
+			add("url", "%q: must start with http:// or https://", d.URL)
+		case u.Host == "":
+			add("url", "%q has no host", d.URL)
+		case u.User != nil:
+			add("url", "credentials in the URL would be logged: use token")
+		case u.RawQuery != "" || u.Fragment != "":
+			add("url", "%q: no query or fragment", d.URL)
+		case strings.Contains(u.Path, "/services/collector"):
+			add("url", "%q: give the base URL (https://host:8088); the output adds /services/collector/event", d.URL)
+		default:
+			scheme = u.Scheme
+		}
+	}
+	switch {
+	case d.Token != "" && d.TokenFile != "":
+		add("token_file", "give token or token_file, not both")
+	case d.Token == "" && d.TokenFile == "":
+		add("token", "required (or token_file)")
+	case d.TokenFile != "":
+		if _, err := os.Stat(d.TokenFile); err != nil {
+			add("token_file", "%v", err)
+		}
+	}
+	if d.TLS.Enabled != nil {
+		switch {
+		case *d.TLS.Enabled && scheme == "http":
+			add("tls.enabled", "true, but url is http://")
+		case !*d.TLS.Enabled && scheme == "https":
+			add("tls.enabled", "false, but url is https://")
+		}
+	}
+	errs = append(errs, d.TLS.Validate()...)
+	if d.Channel != "" && !guidRE.MatchString(d.Channel) {
+		add("channel", "%q is not a GUID like 0aeeac95-ac74-4aa9-b30d-6c4c0ac581ba", d.Channel)
+	}
+	if time.Duration(d.Timeout) < 0 {
+		add("timeout", "must not be negative")
+	}
+	if time.Duration(d.AckTimeout) < 0 {
+		add("ack_timeout", "must not be negative")
+	}
+	if time.Duration(d.AckPollInterval) < 0 {
+		add("ack_poll_interval", "must not be negative")
+	} else if d.AckPollInterval > d.AckTimeout && d.AckTimeout > 0 {
+		add("ack_poll_interval", "%s is longer than ack_timeout %s", time.Duration(d.AckPollInterval), time.Duration(d.AckTimeout))
+	}
+	for _, f := range []struct{ key, v string }{{"index", d.Index}, {"sourcetype", d.Sourcetype}, {"source", d.Source}, {"host", d.Host}} {
+		if strings.ContainsAny(f.v, "\r\n") {
+			add(f.key, "must be one line")
+		}
+	}
+	return errs
+}
+
+// readSecret reads a secret file, without the trailing newline editors add.
+func readSecret(key, path string) (outputs.Secret, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", key, err)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", fmt.Errorf("%s: %s is empty", key, path)
+	}
+	return outputs.Secret(s), nil
+}
