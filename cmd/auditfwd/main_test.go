@@ -375,6 +375,15 @@ func TestSigtermDrainsAndExitsZero(t *testing.T) {
 	if resp, err := http.Get("http://" + maddr + "/healthz"); err != nil || resp.StatusCode != 200 {
 		t.Errorf("/healthz: %v", err)
 	}
+	if resp, err := http.Get("http://" + maddr + "/readyz"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("/readyz: %v %v", err, resp)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), `"ready":true`) || !strings.Contains(string(b), `"one":"ok"`) {
+			t.Errorf("/readyz body: %s", b)
+		}
+	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	err := cmd.Wait()
 	if err != nil {

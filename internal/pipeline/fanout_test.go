@@ -202,11 +202,17 @@ func TestBackPressureBlock(t *testing.T) {
 	if n := countLines(t, h.eventsPath()); n >= len(h.sim.ValidIDs()) {
 		t.Fatalf("polling did not stop: the file output has all %d events", n)
 	}
+	if r := p.Ready(time.Now()); r.Ready || !strings.Contains(r.Outputs["siem"], "queue at") || r.Outputs["local"] != "ok" {
+		t.Fatalf("readiness with a full queue: %+v", r)
+	}
 	siem.down.Store(false)
 	want := len(h.sim.ValidIDs())
 	waitFor(t, "everything delivered after the output came back", 60*time.Second, func() bool {
 		return countLines(t, h.eventsPath()) == want && p.QueueStats("siem").Events == 0
 	})
+	if r := p.Ready(time.Now()); !r.Ready {
+		t.Fatalf("not ready after catching up: %+v", r)
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -98,4 +99,41 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descQueueOldest, age, n)
 		gauge(descQueueLimit, float64(o.cfg.Queue.MaxBytes), n)
 	}
+}
+
+// Readiness is the /readyz verdict with its reasons.
+type Readiness struct {
+	Ready   bool              `json:"ready"`
+	Sources map[string]string `json:"sources"`
+	Outputs map[string]string `json:"outputs"`
+}
+
+// Ready reports whether every source committed a window within three poll
+// intervals (or is still within its first three) and no output queue is
+// over 90% of queue.max_bytes.
+func (p *Pipeline) Ready(now time.Time) Readiness {
+	r := Readiness{Ready: true, Sources: map[string]string{}, Outputs: map[string]string{}}
+	for _, s := range p.srcs {
+		last, _, lastErr, _ := s.stats.Snapshot()
+		limit := 3 * s.cfg.PollInterval.D()
+		switch {
+		case !last.IsZero() && now.Sub(last) <= limit:
+			r.Sources[s.cfg.Name] = "ok"
+		case last.IsZero() && now.Sub(p.started) <= limit:
+			r.Sources[s.cfg.Name] = "starting"
+		default:
+			r.Ready = false
+			r.Sources[s.cfg.Name] = fmt.Sprintf("no successful poll for over %s: %s", limit, lastErr)
+		}
+	}
+	for _, o := range p.outs {
+		qs := o.queueStats()
+		if limit := int64(o.cfg.Queue.MaxBytes); qs.Bytes > limit/10*9 {
+			r.Ready = false
+			r.Outputs[o.name] = fmt.Sprintf("queue at %d of %d bytes: %s", qs.Bytes, limit, o.stats.LastError())
+		} else {
+			r.Outputs[o.name] = "ok"
+		}
+	}
+	return r
 }

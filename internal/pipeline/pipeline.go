@@ -74,6 +74,9 @@ type Pipeline struct {
 	dl    *deadLetter
 	srcs  []*sourceRunner
 	outs  []*outputRunner
+	// started is when New ran: sources get three poll intervals to
+	// succeed before /readyz holds it against them.
+	started time.Time
 }
 
 // New opens the state, the queues and the dead letters, and cuts each back
@@ -96,7 +99,7 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 	if err != nil {
 		return nil, err
 	}
-	p := &Pipeline{cfg: cfg, opts: opts, log: log, store: st}
+	p := &Pipeline{cfg: cfg, opts: opts, log: log, store: st, started: time.Now()}
 	fail := func(err error) (*Pipeline, error) {
 		p.Close()
 		return nil, err

@@ -145,6 +145,15 @@ func TestAuthErrorsStopOnceQuickly(t *testing.T) {
 			if _, ok, _ := mustCursor(t, h); ok {
 				t.Fatal("cursor moved past a failed window")
 			}
+			p, _ := New(h.config(h.yaml("", "")), buildOuts(t, h.config(h.yaml("", "")), nil), quietLog(), Options{Once: true, Now: h.clock.Now})
+			defer p.Close()
+			p.Run(context.Background())
+			if r := p.Ready(time.Now()); !r.Ready || r.Sources["t1"] != "starting" {
+				t.Fatalf("readiness right after start: %+v", r)
+			}
+			if r := p.Ready(time.Now().Add(time.Hour)); r.Ready || !strings.Contains(r.Sources["t1"], want) {
+				t.Fatalf("readiness an hour into a broken credential: %+v", r)
+			}
 		})
 	}
 }
