@@ -4,7 +4,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"strings"
+	"time"
 )
 
 // Secret is a credential in an output's config. It prints as [REDACTED]
@@ -70,4 +74,37 @@ func (t TLS) Config() (*tls.Config, error) {
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	return tc, nil
+}
+
+// ReadSecretFile reads a secret from a file (a *_file key), without the
+// trailing newline editors add. An empty file is an error naming key.
+func ReadSecretFile(key, path string) (Secret, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", key, err)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return "", fmt.Errorf("%s: %s is empty", key, path)
+	}
+	return Secret(s), nil
+}
+
+// HTTPTransport is the transport HTTP outputs share: t's TLS, bounded
+// dial and handshake times, proxies from the environment.
+func HTTPTransport(t TLS) (*http.Transport, error) {
+	tlsConf, err := t.Config()
+	if err != nil {
+		return nil, err
+	}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsConf,
+		TLSHandshakeTimeout:   10 * time.Second,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+	}, nil
 }

@@ -271,19 +271,6 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// readSecret reads a secret file, without the trailing newline editors add.
-func readSecret(key, path string) (outputs.Secret, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", key, err)
-	}
-	s := strings.TrimRight(string(b), "\r\n")
-	if s == "" {
-		return "", fmt.Errorf("%s: %s is empty", key, path)
-	}
-	return outputs.Secret(s), nil
-}
-
 // encodedAPIKey is the key in the form the ApiKey header carries: the
 // base64 of "id:api_key". Elasticsearch hands out both forms.
 func encodedAPIKey(k string) string {

@@ -46,12 +46,12 @@ func New(name string, cfg Config) (*Output, error) {
 	c := cfg.withDefaults()
 	var err error
 	if c.PasswordFile != "" {
-		if c.Password, err = readSecret("password_file", c.PasswordFile); err != nil {
+		if c.Password, err = outputs.ReadSecretFile("password_file", c.PasswordFile); err != nil {
 			return nil, err
 		}
 	}
 	if c.APIKeyFile != "" {
-		if c.APIKey, err = readSecret("api_key_file", c.APIKeyFile); err != nil {
+		if c.APIKey, err = outputs.ReadSecretFile("api_key_file", c.APIKeyFile); err != nil {
 			return nil, err
 		}
 	}
@@ -59,19 +59,9 @@ func New(name string, cfg Config) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	tlsConf, err := c.TLS.Config()
+	tr, err := outputs.HTTPTransport(c.TLS)
 	if err != nil {
 		return nil, err
-	}
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       tlsConf,
-		TLSHandshakeTimeout:   10 * time.Second,
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ForceAttemptHTTP2:     true,
 	}
 	header := http.Header{}
 	for k, v := range c.Headers {

@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -251,13 +250,6 @@ func (s *SASL) password() (string, error) {
 	if s.PasswordFile == "" {
 		return s.Password.Value(), nil
 	}
-	b, err := os.ReadFile(s.PasswordFile)
-	if err != nil {
-		return "", fmt.Errorf("sasl.password_file: %w", err)
-	}
-	p := strings.TrimRight(string(b), "\r\n")
-	if p == "" {
-		return "", errors.New("sasl.password_file: the file is empty")
-	}
-	return p, nil
+	p, err := outputs.ReadSecretFile("sasl.password_file", s.PasswordFile)
+	return p.Value(), err
 }

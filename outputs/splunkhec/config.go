@@ -173,16 +173,3 @@ func (c *Config) Validate() []error {
 	}
 	return errs
 }
-
-// readSecret reads a secret file, without the trailing newline editors add.
-func readSecret(key, path string) (outputs.Secret, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", key, err)
-	}
-	s := strings.TrimRight(string(b), "\r\n")
-	if s == "" {
-		return "", fmt.Errorf("%s: %s is empty", key, path)
-	}
-	return outputs.Secret(s), nil
-}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -56,23 +55,13 @@ func New(name string, cfg Config) (*Output, error) {
 	c := cfg.withDefaults()
 	if c.TokenFile != "" {
 		var err error
-		if c.Token, err = readSecret("token_file", c.TokenFile); err != nil {
+		if c.Token, err = outputs.ReadSecretFile("token_file", c.TokenFile); err != nil {
 			return nil, err
 		}
 	}
-	tlsConf, err := c.TLS.Config()
+	tr, err := outputs.HTTPTransport(c.TLS)
 	if err != nil {
 		return nil, err
-	}
-	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       tlsConf,
-		TLSHandshakeTimeout:   10 * time.Second,
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ForceAttemptHTTP2:     true,
 	}
 	o := &Output{
 		name:    name,
