@@ -291,7 +291,12 @@ func (o *outputRunner) deliver(ctx context.Context, q *queue.Queue, key string, 
 			wait = maxRetryAfter // a server's Retry-After is honoured, within reason
 		}
 		if q.Superseded(batch[len(batch)-1].End) {
+			// Counted as dropped by DropOldest; what this batch already
+			// refused for good still goes to the dead letter.
 			o.log.WithField("events", len(pending)).Warn("batch dropped by queue.policy drop_oldest while retrying")
+			if len(dead) > 0 {
+				return o.dl.write(dead, nil)
+			}
 			return nil
 		}
 		o.stats.Retried.Add(int64(len(pending)))
