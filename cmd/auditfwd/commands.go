@@ -18,53 +18,64 @@ import (
 	"github.com/auditfwd/auditfwd/internal/config"
 	"github.com/auditfwd/auditfwd/internal/pipeline"
 	"github.com/auditfwd/auditfwd/internal/simulator"
+	"github.com/auditfwd/auditfwd/internal/state"
 	"github.com/auditfwd/auditfwd/outputs"
 	"github.com/auditfwd/auditfwd/outputs/elasticsearch"
 	"github.com/auditfwd/auditfwd/outputs/file"
 	"github.com/auditfwd/auditfwd/outputs/kafka"
 	"github.com/auditfwd/auditfwd/outputs/splunkhec"
-	"github.com/auditfwd/auditfwd/outputs/stdout"
+	stdoutout "github.com/auditfwd/auditfwd/outputs/stdout"
 	"github.com/auditfwd/auditfwd/outputs/syslog"
 )
 
-// buildOutputs makes every configured output: an explicit switch, no
-// registry. Constructors do no network I/O.
+// buildOutputs makes every configured output.
 func buildOutputs(cfg *config.Config, out io.Writer) ([]outputs.Output, error) {
 	var outs []outputs.Output
 	for _, oc := range cfg.Outputs {
-		var o outputs.Output
-		var err error
-		switch oc.Type {
-		case "file":
-			o, err = file.New(oc.Name, *oc.File)
-		case "stdout":
-			o = stdout.New(oc.Name, out)
-		case "elasticsearch":
-			o, err = elasticsearch.New(oc.Name, *oc.Elasticsearch)
-		case "kafka":
-			o, err = kafka.New(oc.Name, *oc.Kafka)
-		case "syslog":
-			o, err = syslog.New(oc.Name, *oc.Syslog)
-		case "splunk_hec":
-			o, err = splunkhec.New(oc.Name, *oc.SplunkHEC)
-		default:
-			err = fmt.Errorf("unknown output type %q", oc.Type)
-		}
+		o, err := buildOutput(oc, out)
 		if err != nil {
 			for _, prev := range outs {
 				prev.Close()
 			}
-			return nil, fmt.Errorf("output %s: %w", oc.Name, err)
+			return nil, err
 		}
 		outs = append(outs, o)
 	}
 	return outs, nil
 }
 
+// buildOutput makes one output: an explicit switch, no registry.
+// Constructors do no network I/O.
+func buildOutput(oc config.Output, out io.Writer) (outputs.Output, error) {
+	var o outputs.Output
+	var err error
+	switch oc.Type {
+	case "file":
+		o, err = file.New(oc.Name, *oc.File)
+	case "stdout":
+		o = stdoutout.New(oc.Name, out)
+	case "elasticsearch":
+		o, err = elasticsearch.New(oc.Name, *oc.Elasticsearch)
+	case "kafka":
+		o, err = kafka.New(oc.Name, *oc.Kafka)
+	case "syslog":
+		o, err = syslog.New(oc.Name, *oc.Syslog)
+	case "splunk_hec":
+		o, err = splunkhec.New(oc.Name, *oc.SplunkHEC)
+	default:
+		err = fmt.Errorf("unknown output type %q", oc.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", oc.Name, err)
+	}
+	return o, nil
+}
+
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "run --config FILE [--once]", stderr)
+	fs := newFlags("run", "run --config FILE [--once] [--dry-run]", stderr)
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	once := fs.Bool("once", false, "catch up to now, deliver, commit, exit (for cron and tests)")
+	dryRun := fs.Bool("dry-run", false, "poll and normalize, print the events on stdout instead of the outputs, commit nothing (works on a copy of the state)")
 	if done, code := parseFlags(fs, args, stdout); done {
 		return code
 	}
@@ -73,10 +84,50 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	log := newLogger(cfg.Log, stderr)
-	return runPipeline(cfg, log, stdout, pipeline.Options{Once: *once})
+	if *dryRun {
+		return dryRunPipeline(cfg, log, stdout, *once)
+	}
+	return runPipelineWith(cfg, log, stdout, pipeline.Options{Once: *once}, hooks{reloadFrom: *cfgPath})
 }
 
-func runPipeline(cfg *config.Config, log *logrus.Logger, stdout io.Writer, opts pipeline.Options) int {
+// dryRunPipeline runs the sources against a throw-away copy of the state
+// with one stdout output in place of the configured ones: what a real run
+// would send next, without moving anything.
+func dryRunPipeline(cfg *config.Config, log *logrus.Logger, stdout io.Writer, once bool) int {
+	tmp, err := os.MkdirTemp("", "auditfwd-dry-run-")
+	if err != nil {
+		log.WithError(err).Error("dry run")
+		return exitRuntime
+	}
+	defer os.RemoveAll(tmp)
+	ok, err := state.Snapshot(cfg.StateDir, tmp)
+	switch {
+	case err != nil:
+		log.WithError(err).Warn("dry run: cannot copy the state; starting from each source's configured start")
+	case !ok:
+		log.WithField("state_dir", cfg.StateDir).Info("dry run: no state yet; starting from each source's configured start")
+	default:
+		log.WithField("state_dir", cfg.StateDir).Info("dry run: working on a copy of the state; nothing in state_dir changes")
+	}
+	dry := *cfg
+	dry.StateDir = tmp
+	off := ""
+	dry.Metrics.Listen = &off
+	common := cfg.Outputs[0].OutputCommon
+	common.Name, common.Type = "dry-run", "stdout"
+	dry.Outputs = []config.Output{{OutputCommon: common, Stdout: &stdoutout.Config{}}}
+	return runPipelineWith(&dry, log, stdout, pipeline.Options{Once: once}, hooks{})
+}
+
+// hooks are the optional parts of runPipelineWith.
+type hooks struct {
+	reloadFrom     string                   // config file to reload on SIGHUP (daemon only)
+	onStart, onEnd func(*pipeline.Pipeline) // see the pipeline before Run and after it
+}
+
+// runPipelineWith builds the outputs and the pipeline, serves metrics, runs
+// until done or signalled, and logs a summary.
+func runPipelineWith(cfg *config.Config, log *logrus.Logger, stdout io.Writer, opts pipeline.Options, h hooks) int {
 	outs, err := buildOutputs(cfg, stdout)
 	if err != nil {
 		log.WithError(err).Error("cannot build outputs")
@@ -97,19 +148,20 @@ func runPipeline(cfg *config.Config, log *logrus.Logger, stdout io.Writer, opts 
 			return exitRuntime
 		}
 		defer srv.Close()
-		log.WithField("listen", l).Info("metrics on /metrics, liveness on /healthz")
+		log.WithField("listen", l).Info("metrics on /metrics, liveness on /healthz, readiness on /readyz")
+	}
+	if !opts.Once && h.reloadFrom != "" {
+		stopHUP := reloadOnHUP(ctx, p, h.reloadFrom, log, stdout)
+		defer stopHUP()
+	}
+	if h.onStart != nil {
+		h.onStart(p)
 	}
 	log.WithFields(logrus.Fields{"sources": len(cfg.Sources), "outputs": len(cfg.Outputs), "state_dir": cfg.StateDir, "once": opts.Once}).Info("auditfwd started")
 	err = p.Run(ctx)
-	for _, sc := range cfg.Sources {
-		st := p.SourceStats(sc.Name)
-		log.WithFields(logrus.Fields{"source": sc.Name, "fetched": st.Fetched.Load(), "new": st.New.Load(),
-			"duplicate": st.Duplicate.Load(), "dead_lettered": st.DeadLettered.Load(), "windows": st.Windows.Load()}).Info("source summary")
-	}
-	for _, oc := range cfg.Outputs {
-		st := p.OutputStats(oc.Name)
-		log.WithFields(logrus.Fields{"output": oc.Name, "delivered": st.Delivered.Load(), "dead_lettered": st.DeadLettered.Load(),
-			"dropped": st.Dropped.Load(), "queued": p.QueueStats(oc.Name).Events}).Info("output summary")
+	p.Summary()
+	if h.onEnd != nil {
+		h.onEnd(p)
 	}
 	if cerr := p.Close(); cerr != nil && err == nil {
 		err = cerr
@@ -286,7 +338,7 @@ outputs:
 	}
 	log := newLogger(cfg.Log, stderr)
 	log.WithField("simulator", "http://"+ln.Addr().String()).Info("demo: polling the built-in WSS simulator")
-	code = runPipeline(cfg, log, stdout, pipeline.Options{Once: true})
+	code = runPipelineWith(cfg, log, stdout, pipeline.Options{Once: true}, hooks{})
 	if code == exitOK {
 		fmt.Fprintf(stderr, "\ndemo done: events in %s, malformed records in %s, config in %s\n",
 			filepath.Join(*dir, "events.ndjson"), filepath.Join(*dir, "state", "deadletter.ndjson"), cfgPath)

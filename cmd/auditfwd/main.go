@@ -28,9 +28,15 @@ const usage = `auditfwd forwards the Broadcom WSS (Cloud SWG) admin audit log to
 
 Usage:
   auditfwd demo                          built-in WSS simulator -> pipeline -> stdout and ./demo-out/
-  auditfwd run --config FILE [--once]    poll forever (or catch up, deliver, exit with --once)
+  auditfwd run --config FILE [--once] [--dry-run]
+                                         poll forever (or catch up, deliver, exit with --once);
+                                         --dry-run prints events on stdout and commits nothing
   auditfwd validate --config FILE        report every configuration error; exit 2 on error
   auditfwd check --config FILE           test every source's credential and every output's target; write nothing
+  auditfwd backfill --config FILE --source NAME --from T --to T
+                                         fetch a past range through the same dedup and outputs (resumable)
+  auditfwd state show|set|reset --config FILE [--source NAME]
+                                         inspect or fix the cursor and the dedup store (agent stopped)
   auditfwd simulate --addr HOST:PORT     serve the WSS audit API simulator alone
 
 Run "auditfwd COMMAND --help" for a command's flags.
@@ -58,6 +64,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdSimulate(rest, stdout, stderr)
 	case "check":
 		return cmdCheck(rest, stdout, stderr)
+	case "state":
+		return cmdState(rest, stdout, stderr)
+	case "backfill":
+		return cmdBackfill(rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -119,6 +129,12 @@ func loadConfig(path string, stderr io.Writer) (*config.Config, int) {
 func newLogger(cfg config.Log, w io.Writer) *logrus.Logger {
 	log := logrus.New()
 	log.SetOutput(w)
+	applyLogConfig(log, cfg)
+	return log
+}
+
+// applyLogConfig sets the level and format (at start and on reload).
+func applyLogConfig(log *logrus.Logger, cfg config.Log) {
 	if lvl, err := logrus.ParseLevel(cfg.Level); err == nil {
 		log.SetLevel(lvl)
 	}
@@ -127,7 +143,6 @@ func newLogger(cfg config.Log, w io.Writer) *logrus.Logger {
 	} else {
 		log.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
 	}
-	return log
 }
 
 // signalContext ends at the first SIGINT/SIGTERM; a second one exits at

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -18,16 +20,27 @@ import (
 
 // outputRunner drains one output's queues (one per source) into it.
 type outputRunner struct {
-	p      *Pipeline
-	name   string
-	cfg    config.Output
-	out    outputs.Output
-	queues []*queue.Queue // index = source index in cfg.Sources
-	keys   []string
-	dl     *deadLetter
-	log    *logrus.Entry
-	stats  OutputStats
-	next   int // round-robin position
+	p     *Pipeline
+	name  string
+	cfg   config.Output
+	out   outputs.Output
+	dl    *deadLetter
+	log   *logrus.Entry
+	stats *OutputStats
+	next  int // round-robin position
+
+	mu     sync.Mutex
+	queues []*outQueue   // grows when a reload adds a source
+	wake   chan struct{} // a queue was added
+	cancel func()        // stops run
+	done   chan struct{} // closed when run returns
+}
+
+// outQueue is the queue of one (output, source) pair. A queue whose source
+// left the config stays until the output has drained it.
+type outQueue struct {
+	source, key string
+	q           *queue.Queue
 }
 
 // maxRetryAfter caps how long a target's Retry-After can hold an output.
@@ -36,19 +49,28 @@ const maxRetryAfter = 15 * time.Minute
 func queueKey(output, source string) string { return output + "/" + source }
 
 func newOutputRunner(p *Pipeline, oc config.Output, out outputs.Output) (*outputRunner, error) {
-	o := &outputRunner{p: p, name: oc.Name, cfg: oc, out: out, log: p.log.WithField("output", oc.Name)}
+	o := &outputRunner{p: p, name: oc.Name, cfg: oc, out: out, log: p.log.WithField("output", oc.Name),
+		stats: newOutputStats(oc.Name), wake: make(chan struct{}, 1)}
 	for _, sc := range p.cfg.Sources {
-		key := queueKey(oc.Name, sc.Name)
-		commit, delivered, err := p.store.QueueMarks(key)
-		if err != nil {
+		if _, err := o.addQueue(sc.Name); err != nil {
+			o.close()
 			return nil, err
 		}
-		q, err := queue.Open(filepath.Join(p.cfg.StateDir, "queues", oc.Name, sc.Name), commit, delivered, int64(oc.Queue.SegmentBytes))
-		if err != nil {
-			return nil, fmt.Errorf("output %s: %w", oc.Name, err)
+	}
+	// Events queued for a source since removed from the config still go out.
+	dirs, _ := os.ReadDir(filepath.Join(p.cfg.StateDir, "queues", oc.Name))
+	for _, d := range dirs {
+		if !d.IsDir() || o.queueFor(d.Name()) != nil {
+			continue
 		}
-		o.queues = append(o.queues, q)
-		o.keys = append(o.keys, key)
+		q, err := o.addQueue(d.Name())
+		if err != nil {
+			o.close()
+			return nil, err
+		}
+		if q.Stats().Events > 0 {
+			o.log.WithFields(logrus.Fields{"source": d.Name(), "queued": q.Stats().Events}).Warn("draining the queue of a source no longer in the config")
+		}
 	}
 	dl, err := openDeadLetter(filepath.Join(p.cfg.StateDir, "deadletter-"+oc.Name+".ndjson"), -1)
 	if err != nil {
@@ -94,10 +116,69 @@ func keepChannel(p *Pipeline, name string, out outputs.Output) error {
 	return p.store.PutMisc(key, []byte(c.GeneratedChannel()))
 }
 
+// addQueue opens the queue for source unless open already.
+func (o *outputRunner) addQueue(source string) (*queue.Queue, error) {
+	if q := o.queueFor(source); q != nil {
+		return q, nil
+	}
+	key := queueKey(o.name, source)
+	commit, delivered, err := o.p.store.QueueMarks(key)
+	if err != nil {
+		return nil, err
+	}
+	q, err := queue.Open(filepath.Join(o.p.cfg.StateDir, "queues", o.name, source), commit, delivered, int64(o.cfg.Queue.SegmentBytes))
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", o.name, err)
+	}
+	o.mu.Lock()
+	o.queues = append(o.queues, &outQueue{source: source, key: key, q: q})
+	o.mu.Unlock()
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+	return q, nil
+}
+
+func (o *outputRunner) queueFor(source string) *queue.Queue {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, oq := range o.queues {
+		if oq.source == source {
+			return oq.q
+		}
+	}
+	return nil
+}
+
+func (o *outputRunner) snapshot() []*outQueue {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]*outQueue(nil), o.queues...)
+}
+
+// start runs the drainer in its own goroutine until stop.
+func (o *outputRunner) start(base context.Context) {
+	ctx, cancel := context.WithCancel(base)
+	o.cancel, o.done = cancel, make(chan struct{})
+	go func() {
+		defer close(o.done)
+		o.run(ctx)
+	}()
+}
+
+// stop ends the drainer and waits for it; a batch in flight stays queued.
+func (o *outputRunner) stop() {
+	if o.cancel != nil {
+		o.cancel()
+		<-o.done
+	}
+}
+
 func (o *outputRunner) queueStats() queue.Stats {
 	var s queue.Stats
-	for _, q := range o.queues {
-		qs := q.Stats()
+	for _, oq := range o.snapshot() {
+		qs := oq.q.Stats()
 		s.Events += qs.Events
 		s.Bytes += qs.Bytes
 		s.Unread += qs.Unread
@@ -111,8 +192,8 @@ func (o *outputRunner) queueStats() queue.Stats {
 
 func (o *outputRunner) close() error {
 	var errs []error
-	for _, q := range o.queues {
-		errs = append(errs, q.Close())
+	for _, oq := range o.snapshot() {
+		errs = append(errs, oq.q.Close())
 	}
 	if o.dl != nil {
 		errs = append(errs, o.dl.close())
@@ -125,13 +206,13 @@ func (o *outputRunner) close() error {
 // unacknowledged: it is read again from the queue on the next start.
 func (o *outputRunner) run(ctx context.Context) {
 	for ctx.Err() == nil {
-		qi, ok := o.pick()
+		oq, ok := o.pick()
 		if !ok {
 			o.waitForData(ctx)
 			continue
 		}
-		o.fillBatch(ctx, qi)
-		q := o.queues[qi]
+		q := oq.q
+		o.fillBatch(ctx, q)
 		batch, err := q.Read(o.cfg.Batch.MaxEvents, int64(o.cfg.Batch.MaxBytes))
 		if err != nil {
 			// A corrupt queue file cannot heal by retrying; stop this
@@ -144,7 +225,7 @@ func (o *outputRunner) run(ctx context.Context) {
 		if len(batch) == 0 {
 			continue
 		}
-		if err := o.deliver(ctx, q, o.keys[qi], batch); err != nil {
+		if err := o.deliver(ctx, q, oq.key, batch); err != nil {
 			if ctx.Err() == nil {
 				o.log.WithError(err).Error("output stopped")
 				o.stats.failed(err)
@@ -157,21 +238,23 @@ func (o *outputRunner) run(ctx context.Context) {
 
 // pick chooses the next queue with committed events, round-robin, so one
 // busy source cannot starve another.
-func (o *outputRunner) pick() (int, bool) {
-	for i := range o.queues {
-		qi := (o.next + i) % len(o.queues)
-		if o.queues[qi].Available() > 0 {
+func (o *outputRunner) pick() (*outQueue, bool) {
+	qs := o.snapshot()
+	for i := range qs {
+		qi := (o.next + i) % len(qs)
+		if qs[qi].q.Available() > 0 {
 			o.next = qi + 1
-			return qi, true
+			return qs[qi], true
 		}
 	}
-	return 0, false
+	return nil, false
 }
 
 func (o *outputRunner) waitForData(ctx context.Context) {
-	cases := make([]<-chan struct{}, len(o.queues))
-	for i, q := range o.queues {
-		cases[i] = q.Notify()
+	qs := o.snapshot()
+	cases := make([]<-chan struct{}, len(qs))
+	for i, oq := range qs {
+		cases[i] = oq.q.Notify()
 	}
 	// Re-check after taking the channels: a commit may have come between.
 	if _, ok := o.pick(); ok {
@@ -195,13 +278,13 @@ func (o *outputRunner) waitForData(ctx context.Context) {
 	select {
 	case <-ctx.Done():
 	case <-merged:
+	case <-o.wake:
 	}
 }
 
 // fillBatch waits up to flush_interval for a batch to fill, so a trickle of
 // small windows still goes out in few requests.
-func (o *outputRunner) fillBatch(ctx context.Context, qi int) {
-	q := o.queues[qi]
+func (o *outputRunner) fillBatch(ctx context.Context, q *queue.Queue) {
 	if q.Available() >= int64(o.cfg.Batch.MaxEvents) || o.cfg.Batch.FlushInterval <= 0 {
 		return
 	}
@@ -239,6 +322,7 @@ func (o *outputRunner) deliver(ctx context.Context, q *queue.Queue, key string, 
 	}
 	evs := make([]event.Event, 0, len(batch))
 	var dead [][]byte
+	t0 := time.Now()
 	for len(pending) > 0 {
 		evs = evs[:0]
 		for _, i := range pending {
@@ -321,6 +405,7 @@ func (o *outputRunner) deliver(ctx context.Context, q *queue.Queue, key string, 
 	if err != nil {
 		return fmt.Errorf("save delivery mark: %w", err)
 	}
+	o.stats.BatchSeconds.Observe(time.Since(t0).Seconds())
 	o.stats.mu.Lock()
 	o.stats.lastError = ""
 	o.stats.mu.Unlock()

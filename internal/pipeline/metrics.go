@@ -37,27 +37,24 @@ var (
 	descQueueOldest = prometheus.NewDesc("auditfwd_output_queue_oldest_age_seconds", "Age of the oldest queued event (0 when empty).", []string{"output"}, nil)
 	descQueueLimit  = prometheus.NewDesc("auditfwd_output_queue_max_bytes", "The queue's configured limit.", []string{"output"}, nil)
 	descSeenEntries = prometheus.NewDesc("auditfwd_dedup_entries", "Hashes in the source's seen-set.", []string{"source"}, nil)
-	allDescs        = []*prometheus.Desc{descFetched, descNew, descDuplicate, descSrcDead, descWindows, descSrcFailures, descResponses, descRetryWait, descBlocked, descLastPoll, descLag, descDelivered, descRetried, descOutDead, descDropped, descOutFailures, descQueueEvents, descQueueBytes, descQueueOldest, descQueueLimit, descSeenEntries}
 )
 
-// Describe sends every metric's description.
-func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range allDescs {
-		ch <- d
-	}
-}
+// Describe sends nothing: an unchecked collector, since a config reload
+// can add and remove sources and outputs (and their histograms).
+func (c *Collector) Describe(chan<- *prometheus.Desc) {}
 
 // Collect reads the counters now.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
+	srcs, outs := c.p.runners()
 	counter := func(d *prometheus.Desc, v float64, l ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, l...)
 	}
 	gauge := func(d *prometheus.Desc, v float64, l ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, l...)
 	}
-	for _, s := range c.p.srcs {
-		n, st := s.cfg.Name, &s.stats
+	for _, s := range srcs {
+		n, st := s.cfg.Name, s.stats
 		counter(descFetched, float64(st.Fetched.Load()), n)
 		counter(descNew, float64(st.New.Load()), n)
 		counter(descDuplicate, float64(st.Duplicate.Load()), n)
@@ -82,8 +79,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(descSeenEntries, float64(c.p.store.SeenCount(n)), n)
 	}
-	for _, o := range c.p.outs {
-		n, st := o.name, &o.stats
+	for _, o := range outs {
+		n, st := o.name, o.stats
 		counter(descDelivered, float64(st.Delivered.Load()), n)
 		counter(descRetried, float64(st.Retried.Load()), n)
 		counter(descOutDead, float64(st.DeadLettered.Load()), n)
@@ -98,6 +95,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(descQueueOldest, age, n)
 		gauge(descQueueLimit, float64(o.cfg.Queue.MaxBytes), n)
+		o.stats.BatchSeconds.Collect(ch)
 	}
 }
 
@@ -113,20 +111,21 @@ type Readiness struct {
 // over 90% of queue.max_bytes.
 func (p *Pipeline) Ready(now time.Time) Readiness {
 	r := Readiness{Ready: true, Sources: map[string]string{}, Outputs: map[string]string{}}
-	for _, s := range p.srcs {
+	srcs, outs := p.runners()
+	for _, s := range srcs {
 		last, _, lastErr, _ := s.stats.Snapshot()
 		limit := 3 * s.cfg.PollInterval.D()
 		switch {
 		case !last.IsZero() && now.Sub(last) <= limit:
 			r.Sources[s.cfg.Name] = "ok"
-		case last.IsZero() && now.Sub(p.started) <= limit:
+		case last.IsZero() && now.Sub(s.started) <= limit:
 			r.Sources[s.cfg.Name] = "starting"
 		default:
 			r.Ready = false
 			r.Sources[s.cfg.Name] = fmt.Sprintf("no successful poll for over %s: %s", limit, lastErr)
 		}
 	}
-	for _, o := range p.outs {
+	for _, o := range outs {
 		qs := o.queueStats()
 		if limit := int64(o.cfg.Queue.MaxBytes); qs.Bytes > limit/10*9 {
 			r.Ready = false

@@ -63,20 +63,28 @@ type Options struct {
 	OnceMaxAttempts int
 	// SweepEvery is how often seen-set expiry runs (default 10 minutes).
 	SweepEvery time.Duration
+	// Backfill, when set, runs only that source over a past range, and
+	// implies Once.
+	Backfill *Backfill
 }
 
 // Pipeline is a configured, opened run.
 type Pipeline struct {
-	cfg   *config.Config
 	opts  Options
 	log   *logrus.Logger
 	store *state.Store
 	dl    *deadLetter
-	srcs  []*sourceRunner
-	outs  []*outputRunner
-	// started is when New ran: sources get three poll intervals to
-	// succeed before /readyz holds it against them.
-	started time.Time
+
+	// mu guards cfg, srcs and outs, which a reload replaces while
+	// metrics read them. Only Run's goroutine writes them.
+	mu   sync.RWMutex
+	cfg  *config.Config
+	srcs []*sourceRunner
+	outs []*outputRunner
+
+	reloads  chan reloadRequest
+	srcExit  chan struct{} // a source's run returned
+	pollDone chan struct{} // closed when Run stops polling
 }
 
 // New opens the state, the queues and the dead letters, and cuts each back
@@ -92,6 +100,9 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 	if opts.OnceMaxAttempts == 0 {
 		opts.OnceMaxAttempts = 8
 	}
+	if opts.Backfill != nil {
+		opts.Once = true
+	}
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}
@@ -99,7 +110,8 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 	if err != nil {
 		return nil, err
 	}
-	p := &Pipeline{cfg: cfg, opts: opts, log: log, store: st, started: time.Now()}
+	p := &Pipeline{cfg: cfg, opts: opts, log: log, store: st,
+		reloads: make(chan reloadRequest), srcExit: make(chan struct{}, 1), pollDone: make(chan struct{})}
 	fail := func(err error) (*Pipeline, error) {
 		p.Close()
 		return nil, err
@@ -122,17 +134,46 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 		}
 		p.srcs = append(p.srcs, sr)
 	}
+	if bf := opts.Backfill; bf != nil {
+		var found bool
+		for _, s := range p.srcs {
+			if s.cfg.Name == bf.Source {
+				found = true
+				if err := s.startBackfill(bf); err != nil {
+					return fail(fmt.Errorf("source %s: %w", s.cfg.Name, err))
+				}
+			}
+		}
+		if !found {
+			return fail(fmt.Errorf("backfill: no source %q in the config", bf.Source))
+		}
+	}
 	return p, nil
 }
 
 // Store is the state store (for state tools and tests).
 func (p *Pipeline) Store() *state.Store { return p.store }
 
+// runners returns the current sources and outputs.
+func (p *Pipeline) runners() ([]*sourceRunner, []*outputRunner) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.srcs, p.outs
+}
+
+// Config is the configuration running now (it changes on reload).
+func (p *Pipeline) Config() *config.Config {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.cfg
+}
+
 // SourceStats returns the named source's counters.
 func (p *Pipeline) SourceStats(name string) *SourceStats {
-	for _, s := range p.srcs {
+	srcs, _ := p.runners()
+	for _, s := range srcs {
 		if s.cfg.Name == name {
-			return &s.stats
+			return s.stats
 		}
 	}
 	return nil
@@ -140,9 +181,10 @@ func (p *Pipeline) SourceStats(name string) *SourceStats {
 
 // OutputStats returns the named output's counters.
 func (p *Pipeline) OutputStats(name string) *OutputStats {
-	for _, o := range p.outs {
+	_, outs := p.runners()
+	for _, o := range outs {
 		if o.name == name {
-			return &o.stats
+			return o.stats
 		}
 	}
 	return nil
@@ -150,12 +192,65 @@ func (p *Pipeline) OutputStats(name string) *OutputStats {
 
 // QueueStats sums an output's queues.
 func (p *Pipeline) QueueStats(name string) queue.Stats {
-	for _, o := range p.outs {
+	_, outs := p.runners()
+	for _, o := range outs {
 		if o.name == name {
 			return o.queueStats()
 		}
 	}
 	return queue.Stats{}
+}
+
+// Summary logs every source's and output's counters (at exit).
+func (p *Pipeline) Summary() {
+	srcs, outs := p.runners()
+	for _, s := range srcs {
+		st := s.stats
+		s.log.WithFields(logrus.Fields{"fetched": st.Fetched.Load(), "new": st.New.Load(),
+			"duplicate": st.Duplicate.Load(), "dead_lettered": st.DeadLettered.Load(), "windows": st.Windows.Load()}).Info("source summary")
+	}
+	for _, o := range outs {
+		st := o.stats
+		o.log.WithFields(logrus.Fields{"delivered": st.Delivered.Load(), "dead_lettered": st.DeadLettered.Load(),
+			"dropped": st.Dropped.Load(), "queued": o.queueStats().Events}).Info("output summary")
+	}
+}
+
+// wire points the source at its queue in every output (opening the queue
+// when the output has none for it yet). The source must not be running.
+func (p *Pipeline) wire(s *sourceRunner) error {
+	s.sinks = s.sinks[:0]
+	for _, o := range p.outs {
+		q, err := o.addQueue(s.cfg.Name)
+		if err != nil {
+			return err
+		}
+		s.sinks = append(s.sinks, sink{o: o, q: q, key: queueKey(o.name, s.cfg.Name)})
+	}
+	return nil
+}
+
+// startSource runs s in its own goroutine.
+func (p *Pipeline) startSource(base context.Context, s *sourceRunner) {
+	ctx, cancel := context.WithCancel(base)
+	s.cancel, s.done, s.err, s.reported = cancel, make(chan struct{}), nil, false
+	go func() {
+		s.err = s.run(ctx)
+		close(s.done)
+		select {
+		case p.srcExit <- struct{}{}:
+		default:
+		}
+	}()
+}
+
+// stopSource ends s's run and waits: a window in flight is rolled back
+// and polled again when it starts again.
+func (s *sourceRunner) stopSource() {
+	if s.cancel != nil {
+		s.cancel()
+		<-s.done
+	}
 }
 
 // Run polls and delivers until ctx ends (daemon) or, with Once, until every
@@ -165,13 +260,8 @@ func (p *Pipeline) QueueStats(name string) queue.Stats {
 func (p *Pipeline) Run(ctx context.Context) error {
 	drainCtx, stopDrain := context.WithCancel(context.Background())
 	defer stopDrain()
-	var dwg sync.WaitGroup
 	for _, o := range p.outs {
-		dwg.Add(1)
-		go func() {
-			defer dwg.Done()
-			o.run(drainCtx)
-		}()
+		o.start(drainCtx)
 	}
 
 	// A daemon's source returns only on a fatal error (the state store or a
@@ -179,20 +269,55 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	// the supervisor to restart it, rather than run on without a source.
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	defer stopPoll()
-	var swg sync.WaitGroup
-	errs := make([]error, len(p.srcs))
-	for i, s := range p.srcs {
-		swg.Add(1)
-		go func() {
-			defer swg.Done()
-			errs[i] = s.run(pollCtx)
-			if errs[i] != nil && !p.opts.Once {
-				s.log.WithError(errs[i]).Error("source failed: stopping auditfwd")
+	var errs []error
+	for _, s := range p.srcs {
+		if p.opts.Backfill != nil && s.bf == nil {
+			continue // a backfill runs its one source only
+		}
+		if err := p.wire(s); err != nil {
+			stopPoll()
+			errs = append(errs, &errFatal{err})
+			break
+		}
+		p.startSource(pollCtx, s)
+	}
+	for {
+		running := 0
+		for _, s := range p.srcs {
+			if s.done == nil || s.reported {
+				continue
+			}
+			select {
+			case <-s.done:
+				s.reported = true
+				if s.err != nil {
+					errs = append(errs, s.err)
+					if !p.opts.Once {
+						s.log.WithError(s.err).Error("source failed: stopping auditfwd")
+						stopPoll()
+					}
+				}
+			default:
+				running++
+			}
+		}
+		if running == 0 {
+			break
+		}
+		select {
+		case <-p.srcExit:
+		case req := <-p.reloads:
+			err := p.apply(pollCtx, drainCtx, req)
+			var fatal *errFatal
+			if errors.As(err, &fatal) {
+				p.log.WithError(err).Error("reload failed half-way: stopping auditfwd")
+				errs = append(errs, err)
 				stopPoll()
 			}
-		}()
+			req.reply <- err
+		}
 	}
-	swg.Wait()
+	close(p.pollDone)
 	srcErr := errors.Join(errs...)
 
 	// Polling has stopped: let the drainers empty what is committed.
@@ -216,13 +341,15 @@ wait:
 		}
 	}
 	stopDrain()
-	dwg.Wait()
+	for _, o := range p.outs {
+		o.stop()
+	}
 
 	var left []string
 	for _, o := range p.outs {
 		if st := o.queueStats(); st.Events > 0 {
 			left = append(left, fmt.Sprintf("%s: %d events", o.name, st.Events))
-			p.log.WithFields(logrus.Fields{"output": o.name, "queued": st.Events}).Warn("events still queued at exit; they are delivered on the next start")
+			o.log.WithField("queued", st.Events).Warn("events still queued at exit; they are delivered on the next start")
 		}
 	}
 	if srcErr != nil {

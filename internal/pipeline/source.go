@@ -22,17 +22,26 @@ import (
 // sourceRunner polls one source window after window.
 type sourceRunner struct {
 	p      *Pipeline
-	idx    int
 	cfg    config.Source
 	client *wss.Client
 	mapper *event.Mapper
 	seen   *state.SeenReader
 	log    *logrus.Entry
-	stats  SourceStats
+	stats  *SourceStats
+	sinks  []sink // set by Pipeline.wire while the source is stopped
+
+	cancel   func()        // stops run
+	done     chan struct{} // closed when run returns
+	err      error         // run's result, once done is closed
+	reported bool          // Run has seen done
+	started  time.Time     // when the runner was made (readiness grace)
 
 	cursor    time.Time
 	hasCursor bool
 	lastSweep time.Time
+
+	bf     *BackfillProgress // set while backfilling a past range
+	bfOpts *Backfill
 }
 
 func newSourceRunner(p *Pipeline, sc config.Source) (*sourceRunner, error) {
@@ -45,7 +54,7 @@ func newSourceRunner(p *Pipeline, sc config.Source) (*sourceRunner, error) {
 		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
 	}
 	s := &sourceRunner{
-		p: p, idx: len(p.srcs), cfg: sc, client: client,
+		p: p, cfg: sc, client: client, stats: &SourceStats{}, started: time.Now(),
 		mapper: event.NewMapper(sc.Fields, sc.Name),
 		seen:   p.store.SeenReader(sc.Name),
 		log:    p.log.WithField("source", sc.Name),
@@ -96,6 +105,9 @@ func TLSConfig(t config.TLS) (*tls.Config, error) {
 // window returns the next window to poll at now. With whole-day dates the
 // start is cut to its day, since the API returns the whole day anyway.
 func (s *sourceRunner) window(now time.Time) (start, end time.Time) {
+	if s.bf != nil {
+		return s.windowFrom(s.bf.Next, minTime(s.bf.To, now))
+	}
 	start = s.cfg.StartTime
 	if s.hasCursor {
 		start = s.cursor
@@ -139,6 +151,12 @@ func (s *sourceRunner) run(ctx context.Context) error {
 		if err == nil {
 			bo.Reset()
 			attempts = 0
+			if s.bf != nil {
+				if s.bf.Finished() {
+					return nil
+				}
+				continue
+			}
 			if !end.Before(now) { // caught up with the present
 				if s.p.opts.Once {
 					return nil
@@ -223,6 +241,7 @@ type windowState struct {
 	pending []state.SeenEntry
 	dead    [][]byte
 	newest  time.Time
+	extra   map[string][]byte // saved with the next checkpoint
 }
 
 // poll fetches one window and commits it; on any error it rolls the
@@ -232,6 +251,7 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 	win := windowString(start, end)
 	log := s.log.WithField("window", win)
 	anchor := now.Unix()
+	before := s.counts()
 	var perr error // a pipeline error inside the callback
 	n, err := s.client.Fetch(ctx, start, end, func(raw []byte) error {
 		s.stats.Fetched.Add(1)
@@ -278,7 +298,22 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 		}
 		return nil
 	})
-	if err == nil {
+	if err == nil && s.bf != nil {
+		next, raw := s.backfillNext(start, end, s.counts().minus(before))
+		ws.extra = map[string][]byte{backfillKey: raw}
+		if err = s.checkpoint(ws, nil); err == nil {
+			s.bf = &next
+			s.stats.Windows.Add(1)
+			s.stats.pollOK(time.Now(), ws.newest)
+			s.stats.response(http.StatusOK)
+			log.WithField("records", n).Debug("backfill window committed")
+			if s.bfOpts.Progress != nil {
+				s.bfOpts.Progress(next.clone())
+			}
+			return nil
+		}
+	}
+	if err == nil && s.bf == nil {
 		cursor := end
 		if safe := now.Add(-s.cfg.Overlap.D()); safe.Before(cursor) {
 			// Records up to max_lateness old may still appear: the next
@@ -304,8 +339,8 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 	if perr != nil {
 		err = perr
 	}
-	for _, q := range s.queues() {
-		if rerr := q.Rollback(); rerr != nil {
+	for _, sk := range s.sinks {
+		if rerr := sk.q.Rollback(); rerr != nil {
 			return &errFatal{fmt.Errorf("roll back queue after a failed window: %w", rerr)}
 		}
 	}
@@ -321,12 +356,11 @@ func (s *sourceRunner) deadRecord(ws *windowState, log *logrus.Entry, win string
 	log.WithFields(logrus.Fields{"hash": hash, "reason": reason.Error()}).Warn("record kept in the dead letter")
 }
 
-func (s *sourceRunner) queues() []*queue.Queue {
-	qs := make([]*queue.Queue, len(s.p.outs))
-	for i, o := range s.p.outs {
-		qs[i] = o.queues[s.idx]
-	}
-	return qs
+// sink is where the source puts events for one output.
+type sink struct {
+	o   *outputRunner
+	q   *queue.Queue
+	key string
 }
 
 // enqueue appends ev to every output's queue, applying each output's
@@ -335,15 +369,15 @@ func (s *sourceRunner) enqueue(ctx context.Context, ws *windowState, ev event.Ev
 	// Room first, for every output: a checkpoint taken by back-pressure must
 	// not split this event (queued for some outputs, not others, its hash
 	// not yet pending) across two commits.
-	for _, o := range s.p.outs {
-		if err := s.makeRoom(ctx, ws, o); err != nil {
+	for _, sk := range s.sinks {
+		if err := s.makeRoom(ctx, ws, sk); err != nil {
 			return err
 		}
 	}
 	now := time.Now()
-	for _, o := range s.p.outs {
-		if err := o.queues[s.idx].Append(ev, now); err != nil {
-			return &errFatal{fmt.Errorf("queue %s: %w", o.name, err)}
+	for _, sk := range s.sinks {
+		if err := sk.q.Append(ev, now); err != nil {
+			return &errFatal{fmt.Errorf("queue %s: %w", sk.o.name, err)}
 		}
 	}
 	ws.seen[seen.Hash] = struct{}{}
@@ -358,10 +392,10 @@ func (s *sourceRunner) enqueue(ctx context.Context, ws *windowState, ev event.Ev
 // block: commit what this window queued so far (so the output can drain it),
 // then wait. drop_oldest: skip the oldest events not yet handed to the
 // output; a batch in flight is not counted, as it cannot be dropped.
-func (s *sourceRunner) makeRoom(ctx context.Context, ws *windowState, o *outputRunner) error {
+func (s *sourceRunner) makeRoom(ctx context.Context, ws *windowState, sk sink) error {
+	o, q := sk.o, sk.q
 	limit := int64(o.cfg.Queue.MaxBytes)
 	low := limit / 10 * 9
-	q := o.queues[s.idx]
 	if o.cfg.Queue.Policy == "drop_oldest" {
 		total := o.queueStats().Unread
 		if total < limit {
@@ -374,7 +408,7 @@ func (s *sourceRunner) makeRoom(ctx context.Context, ws *windowState, o *outputR
 		}
 		mine := q.Stats().Unread
 		n, err := q.DropOldest(max(0, low-(total-mine)), func(mark int64) error {
-			return s.p.store.Delivered(queueKey(o.name, s.cfg.Name), mark, o.name, nil)
+			return s.p.store.Delivered(sk.key, mark, o.name, nil)
 		})
 		if err != nil {
 			return &errFatal{err}
@@ -409,16 +443,15 @@ func (s *sourceRunner) makeRoom(ctx context.Context, ws *windowState, o *outputR
 
 // checkpoint makes the window's progress durable (see the package doc).
 func (s *sourceRunner) checkpoint(ws *windowState, cursor *time.Time) error {
-	qs := s.queues()
-	marks := make(map[string]int64, len(qs))
-	for i, q := range qs {
-		end, err := q.Sync()
+	marks := make(map[string]int64, len(s.sinks))
+	for _, sk := range s.sinks {
+		end, err := sk.q.Sync()
 		if err != nil {
 			return &errFatal{fmt.Errorf("fsync queue: %w", err)}
 		}
-		marks[queueKey(s.p.outs[i].name, s.cfg.Name)] = end
+		marks[sk.key] = end
 	}
-	c := state.Commit{Source: s.cfg.Name, Cursor: cursor, Seen: ws.pending, Marks: marks}
+	c := state.Commit{Source: s.cfg.Name, Cursor: cursor, Seen: ws.pending, Marks: marks, Extra: ws.extra}
 	if cursor != nil {
 		now := time.Now()
 		c.PollOK = &now
@@ -445,11 +478,12 @@ func (s *sourceRunner) checkpoint(ws *windowState, cursor *time.Time) error {
 		}
 		return err
 	}
-	for i, q := range qs {
-		q.Commit(marks[queueKey(s.p.outs[i].name, s.cfg.Name)])
+	for _, sk := range s.sinks {
+		sk.q.Commit(marks[sk.key])
 	}
 	ws.pending = ws.pending[:0]
 	ws.dead = nil
+	ws.extra = nil
 	clear(ws.seen)
 	return nil
 }
@@ -499,4 +533,22 @@ func CheckSource(ctx context.Context, sc config.Source) error {
 		return nil
 	}
 	return err
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// counts reads the record counters, to tell what one window added.
+func (s *sourceRunner) counts() DayCount {
+	return DayCount{Fetched: s.stats.Fetched.Load(), New: s.stats.New.Load(),
+		Duplicate: s.stats.Duplicate.Load(), DeadLettered: s.stats.DeadLettered.Load()}
+}
+
+func (d DayCount) minus(o DayCount) DayCount {
+	return DayCount{Fetched: d.Fetched - o.Fetched, New: d.New - o.New,
+		Duplicate: d.Duplicate - o.Duplicate, DeadLettered: d.DeadLettered - o.DeadLettered}
 }

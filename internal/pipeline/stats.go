@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 	"sync/atomic"
 	"time"
 )
@@ -70,6 +72,9 @@ type OutputStats struct {
 	Dropped      atomic.Int64 // skipped by drop_oldest
 	Batches      atomic.Int64
 	Failures     atomic.Int64 // failed Write calls
+	// BatchSeconds is how long a batch took from its first Write to its
+	// durable delivery mark, retries included.
+	BatchSeconds prometheus.Histogram
 
 	mu        sync.Mutex
 	lastError string
@@ -80,6 +85,15 @@ func (s *OutputStats) failed(err error) {
 	s.mu.Lock()
 	s.lastError = err.Error()
 	s.mu.Unlock()
+}
+
+func newOutputStats(output string) *OutputStats {
+	return &OutputStats{BatchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:        "auditfwd_output_batch_duration_seconds",
+		Help:        "Time from a batch's first write to its durable delivery mark, retries included.",
+		ConstLabels: prometheus.Labels{"output": output},
+		Buckets:     []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+	})}
 }
 
 // LastError is the most recent Write error ("" after a success).

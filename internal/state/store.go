@@ -88,6 +88,9 @@ type Commit struct {
 	Marks         map[string]int64 // queue key -> new commit mark
 	DeadLetterLen *int64           // new committed length of the source dead letter
 	PollOK        *time.Time       // last successful poll, for status
+	// Extra are small values kept under the source (a backfill's
+	// progress), moved in the same transaction.
+	Extra map[string][]byte
 }
 
 // Commit applies c in one transaction.
@@ -104,6 +107,11 @@ func (s *Store) Commit(c Commit) error {
 		}
 		if c.PollOK != nil {
 			if err := src.Put(keyLastPollOK, []byte(c.PollOK.UTC().Format(time.RFC3339Nano))); err != nil {
+				return err
+			}
+		}
+		for k, v := range c.Extra {
+			if err := src.Put([]byte(k), v); err != nil {
 				return err
 			}
 		}

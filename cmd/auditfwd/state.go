@@ -1,0 +1,286 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/auditfwd/auditfwd/internal/config"
+	"github.com/auditfwd/auditfwd/internal/state"
+)
+
+const stateUsage = `Usage:
+  auditfwd state show  --config FILE [--source NAME] [--json]
+  auditfwd state set   --config FILE --source NAME --cursor TIME
+  auditfwd state reset --config FILE --source NAME [--only cursor|seen] --yes
+
+show   prints each source's cursor, last successful poll and seen-set (dedup
+       store) size, and each queue's commit and delivery marks.
+set    moves a source's cursor: the next poll starts at TIME (to read a day
+       again, say). The seen-set stays, so what was delivered is not sent
+       again; only records missed before are.
+reset  forgets a source's cursor and seen-set: the next run starts at the
+       source's configured start and sends everything again (the SIEMs get
+       duplicates, which the event hash lets them drop). --only limits it.
+
+Stop the agent first: the state is locked while it runs.
+TIME: RFC 3339 (2026-11-20T00:00:00Z), a date (2026-11-20, UTC midnight),
+"now", or "now-36h" / "now-7d".
+`
+
+func cmdState(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		w := stderr
+		if len(args) > 0 {
+			w = stdout
+		}
+		fmt.Fprint(w, stateUsage)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	sub, rest := args[0], args[1:]
+	fs := newFlags("state "+sub, "state "+sub+" --config FILE ...", stderr)
+	cfgPath := fs.String("config", "", "configuration file (YAML): its state_dir is used")
+	source := fs.String("source", "", "source name")
+	asJSON := fs.Bool("json", false, "show: print JSON")
+	cursor := fs.String("cursor", "", "set: the new cursor (TIME)")
+	only := fs.String("only", "", "reset: only the cursor or only the seen-set")
+	yes := fs.Bool("yes", false, "reset: confirm")
+	if done, code := parseFlags(fs, rest, stdout); done {
+		return code
+	}
+	cfg, code := loadConfig(*cfgPath, stderr)
+	if cfg == nil {
+		return code
+	}
+	switch sub {
+	case "show", "set", "reset":
+	default:
+		fmt.Fprintf(stderr, "auditfwd state: unknown subcommand %q\n\n%s", sub, stateUsage)
+		return exitUsage
+	}
+	if sub != "show" && *source == "" {
+		fmt.Fprintf(stderr, "auditfwd state %s: --source is required\n", sub)
+		return exitUsage
+	}
+	if _, err := os.Stat(filepath.Join(cfg.StateDir, "state.db")); err != nil {
+		fmt.Fprintf(stderr, "auditfwd state: no state in %s (state_dir): has auditfwd run with this config?\n", cfg.StateDir)
+		return exitRuntime
+	}
+	st, err := state.Open(cfg.StateDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "auditfwd state: %v\n", err)
+		return exitRuntime
+	}
+	defer st.Close()
+	switch sub {
+	case "show":
+		return stateShow(st, cfg, *source, *asJSON, stdout, stderr)
+	case "set":
+		if *cursor == "" {
+			fmt.Fprintln(stderr, "auditfwd state set: --cursor is required")
+			return exitUsage
+		}
+		t, err := parseTimeArg(*cursor, time.Now())
+		if err != nil {
+			fmt.Fprintf(stderr, "auditfwd state set: --cursor: %v\n", err)
+			return exitUsage
+		}
+		if t.After(time.Now()) {
+			fmt.Fprintf(stderr, "auditfwd state set: --cursor %s is in the future\n", t.Format(time.RFC3339))
+			return exitUsage
+		}
+		if !knownSource(st, cfg, *source) {
+			fmt.Fprintf(stderr, "auditfwd state set: no source %q in the config or the state\n", *source)
+			return exitUsage
+		}
+		old, had, _ := st.Cursor(*source)
+		if err := st.SetCursor(*source, t); err != nil {
+			fmt.Fprintf(stderr, "auditfwd state set: %v\n", err)
+			return exitRuntime
+		}
+		from := "none"
+		if had {
+			from = old.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(stdout, "source %s: cursor moved from %s to %s\n", *source, from, t.UTC().Format(time.RFC3339))
+		return exitOK
+	default: // reset
+		what := "all"
+		if *only != "" {
+			if *only != "cursor" && *only != "seen" {
+				fmt.Fprintf(stderr, "auditfwd state reset: --only must be cursor or seen, not %q\n", *only)
+				return exitUsage
+			}
+			what = *only
+		}
+		if !knownSource(st, cfg, *source) {
+			fmt.Fprintf(stderr, "auditfwd state reset: no source %q in the config or the state\n", *source)
+			return exitUsage
+		}
+		info, err := st.Info(*source)
+		if err != nil {
+			fmt.Fprintf(stderr, "auditfwd state reset: %v\n", err)
+			return exitRuntime
+		}
+		if !*yes {
+			fmt.Fprintf(stderr, "auditfwd state reset: this forgets source %s's %s (%d seen hashes); the next run sends records again. Add --yes to do it.\n",
+				*source, map[string]string{"all": "cursor and seen-set", "cursor": "cursor", "seen": "seen-set"}[what], info.SeenCount)
+			return exitUsage
+		}
+		if err := st.ResetSource(*source, what); err != nil {
+			fmt.Fprintf(stderr, "auditfwd state reset: %v\n", err)
+			return exitRuntime
+		}
+		fmt.Fprintf(stdout, "source %s: reset (%s)\n", *source, what)
+		return exitOK
+	}
+}
+
+func knownSource(st *state.Store, cfg *config.Config, name string) bool {
+	for _, s := range cfg.Sources {
+		if s.Name == name {
+			return true
+		}
+	}
+	names, _ := st.Sources()
+	for _, n := range names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// stateReport is `state show --json`.
+type stateReport struct {
+	StateDir       string             `json:"state_dir"`
+	Sources        []state.SourceInfo `json:"sources"`
+	Queues         []queueReport      `json:"queues"`
+	DeadLetterSize int64              `json:"source_dead_letter_bytes"`
+}
+
+type queueReport struct {
+	state.QueueInfo
+	PendingBytes int64 `json:"pending_bytes"`
+}
+
+func stateShow(st *state.Store, cfg *config.Config, only string, asJSON bool, stdout, stderr io.Writer) int {
+	names, err := st.Sources()
+	if err != nil {
+		fmt.Fprintf(stderr, "auditfwd state show: %v\n", err)
+		return exitRuntime
+	}
+	for _, s := range cfg.Sources {
+		if !contains(names, s.Name) {
+			names = append(names, s.Name)
+		}
+	}
+	rep := stateReport{StateDir: cfg.StateDir, DeadLetterSize: st.DeadLetterLen()}
+	for _, n := range names {
+		if only != "" && n != only {
+			continue
+		}
+		info, err := st.Info(n)
+		if err != nil {
+			fmt.Fprintf(stderr, "auditfwd state show: %v\n", err)
+			return exitRuntime
+		}
+		rep.Sources = append(rep.Sources, info)
+	}
+	if only != "" && len(rep.Sources) == 0 {
+		fmt.Fprintf(stderr, "auditfwd state show: no source %q in the config or the state\n", only)
+		return exitUsage
+	}
+	qs, err := st.Queues()
+	if err != nil {
+		fmt.Fprintf(stderr, "auditfwd state show: %v\n", err)
+		return exitRuntime
+	}
+	for _, q := range qs {
+		if only != "" && !strings.HasSuffix(q.Key, "/"+only) {
+			continue
+		}
+		rep.Queues = append(rep.Queues, queueReport{QueueInfo: q, PendingBytes: max(0, q.Commit-q.Delivered)})
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(rep)
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "state_dir %s\n\n", cfg.StateDir)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tCURSOR\tLAST POLL OK\tSEEN HASHES\tOLDEST ANCHOR\tNEWEST ANCHOR")
+	for _, s := range rep.Sources {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", s.Name, fmtTime(s.Cursor), fmtTime(s.LastPollOK), s.SeenCount, fmtTime(s.OldestAnchor), fmtTime(s.NewestAnchor))
+	}
+	tw.Flush()
+	fmt.Fprintln(stdout)
+	tw = tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "QUEUE (OUTPUT/SOURCE)\tCOMMIT MARK\tDELIVERY MARK\tPENDING")
+	for _, q := range rep.Queues {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", q.Key, q.Commit, q.Delivered, humanBytes(q.PendingBytes))
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "\nsource dead letter: %s committed (%s)\n", humanBytes(rep.DeadLetterSize), filepath.Join(cfg.StateDir, "deadletter.ndjson"))
+	return exitOK
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func fmtTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// parseTimeArg reads a command-line time: RFC 3339, a date (UTC midnight),
+// "now", or "now-DURATION" where DURATION may use d for days.
+func parseTimeArg(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "now" {
+		return now.UTC(), nil
+	}
+	if rest, ok := strings.CutPrefix(s, "now-"); ok {
+		d, err := config.ParseDuration(rest)
+		if err != nil {
+			return time.Time{}, err
+		}
+		return now.UTC().Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2026-11-20T00:00:00Z), a date (2026-11-20), now or now-36h", s)
+}

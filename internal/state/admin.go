@@ -1,0 +1,224 @@
+package state
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// SourceInfo is what `auditfwd state show` prints about one source.
+type SourceInfo struct {
+	Name       string     `json:"name"`
+	Cursor     *time.Time `json:"cursor,omitempty"`
+	LastPollOK *time.Time `json:"last_poll_ok,omitempty"`
+	SeenCount  int        `json:"seen_entries"`
+	// OldestAnchor and NewestAnchor bound the expiry anchors of the
+	// seen-set (the poll time, or the record time when later).
+	OldestAnchor *time.Time `json:"seen_oldest_anchor,omitempty"`
+	NewestAnchor *time.Time `json:"seen_newest_anchor,omitempty"`
+}
+
+// QueueInfo is one queue's marks.
+type QueueInfo struct {
+	Key       string `json:"queue"`
+	Commit    int64  `json:"commit_mark"`
+	Delivered int64  `json:"delivery_mark"`
+}
+
+// Sources lists every source the state knows (a cursor or a seen-set).
+func (s *Store) Sources() ([]string, error) {
+	names := map[string]bool{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketSources, bucketSeen} {
+			err := tx.Bucket(b).ForEachBucket(func(k []byte) error {
+				names[string(k)] = true
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	out := make([]string, 0, len(names))
+	for n := range names {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, err
+}
+
+// Info reads one source's cursor and seen-set summary. It walks the whole
+// seen-set: for the state command, not for a hot path.
+func (s *Store) Info(source string) (SourceInfo, error) {
+	info := SourceInfo{Name: source}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if src := tx.Bucket(bucketSources).Bucket([]byte(source)); src != nil {
+			var err error
+			if info.Cursor, err = getTime(src, keyCursor); err != nil {
+				return err
+			}
+			if info.LastPollOK, err = getTime(src, keyLastPollOK); err != nil {
+				return err
+			}
+		}
+		b := tx.Bucket(bucketSeen).Bucket([]byte(source))
+		if b == nil {
+			return nil
+		}
+		var lo, hi int64
+		err := b.ForEach(func(_, v []byte) error {
+			if len(v) != 8 {
+				return nil
+			}
+			a := int64(binary.BigEndian.Uint64(v))
+			if info.SeenCount == 0 || a < lo {
+				lo = a
+			}
+			if info.SeenCount == 0 || a > hi {
+				hi = a
+			}
+			info.SeenCount++
+			return nil
+		})
+		if info.SeenCount > 0 {
+			l, h := time.Unix(lo, 0).UTC(), time.Unix(hi, 0).UTC()
+			info.OldestAnchor, info.NewestAnchor = &l, &h
+		}
+		return err
+	})
+	return info, err
+}
+
+// Queues lists every queue's marks, sorted by key.
+func (s *Store) Queues() ([]QueueInfo, error) {
+	byKey := map[string]*QueueInfo{}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketQueues).ForEach(func(k, v []byte) error {
+			key, kind, ok := cutLast(string(k), "/")
+			if !ok || len(v) != 8 {
+				return nil
+			}
+			q := byKey[key]
+			if q == nil {
+				q = &QueueInfo{Key: key}
+				byKey[key] = q
+			}
+			switch kind {
+			case "commit":
+				q.Commit = int64(binary.BigEndian.Uint64(v))
+			case "delivered":
+				q.Delivered = int64(binary.BigEndian.Uint64(v))
+			}
+			return nil
+		})
+	})
+	out := make([]QueueInfo, 0, len(byKey))
+	for _, q := range byKey {
+		out = append(out, *q)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, err
+}
+
+// SourceValue reads a small value kept under a source (nil when unset).
+func (s *Store) SourceValue(source, key string) []byte {
+	var out []byte
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		if src := tx.Bucket(bucketSources).Bucket([]byte(source)); src != nil {
+			if v := src.Get([]byte(key)); v != nil {
+				out = append([]byte(nil), v...)
+			}
+		}
+		return nil
+	})
+	return out
+}
+
+// SetCursor moves a source's cursor; the next poll starts there. The
+// seen-set stays, so records already delivered are not sent again.
+func (s *Store) SetCursor(source string, t time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		src, err := tx.Bucket(bucketSources).CreateBucketIfNotExists([]byte(source))
+		if err != nil {
+			return err
+		}
+		return src.Put(keyCursor, []byte(t.UTC().Format(time.RFC3339Nano)))
+	})
+}
+
+// ResetSource forgets a source: its cursor, last poll and seen-set. The next
+// start polls from the configured start again and every record is new.
+// What = "all", "cursor" or "seen".
+func (s *Store) ResetSource(source, what string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		name := []byte(source)
+		del := func(parent []byte) error {
+			err := tx.Bucket(parent).DeleteBucket(name)
+			if errors.Is(err, bolt.ErrBucketNotFound) {
+				return nil
+			}
+			return err
+		}
+		switch what {
+		case "all":
+			if err := del(bucketSources); err != nil {
+				return err
+			}
+			return del(bucketSeen)
+		case "cursor":
+			return del(bucketSources)
+		case "seen":
+			return del(bucketSeen)
+		}
+		return fmt.Errorf("reset: unknown part %q (all, cursor, seen)", what)
+	})
+}
+
+func getTime(b *bolt.Bucket, key []byte) (*time.Time, error) {
+	v := b.Get(key)
+	if v == nil {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(v))
+	if err != nil {
+		return nil, fmt.Errorf("state: %s: %w", key, err)
+	}
+	return &t, nil
+}
+
+func cutLast(s, sep string) (before, after string, ok bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}
+
+// Snapshot copies the state database of dir into dst/state.db, consistent
+// as of one read transaction; ok=false when dir has no state yet.
+func Snapshot(dir, dst string) (ok bool, err error) {
+	path := filepath.Join(dir, "state.db")
+	if _, err := os.Stat(path); err != nil {
+		return false, nil
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return false, fmt.Errorf("state %s is locked by a running auditfwd", path)
+		}
+		return false, err
+	}
+	defer db.Close()
+	if err := os.MkdirAll(dst, 0o750); err != nil {
+		return false, err
+	}
+	return true, db.View(func(tx *bolt.Tx) error { return tx.CopyFile(filepath.Join(dst, "state.db"), 0o600) })
+}
