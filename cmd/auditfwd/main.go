@@ -31,6 +31,7 @@ Usage:
   auditfwd run --config FILE [--once]    poll forever (or catch up, deliver, exit with --once)
   auditfwd validate --config FILE        report every configuration error; exit 2 on error
   auditfwd check --config FILE           test every source's credential and every output's target; write nothing
+  auditfwd status --config FILE|--url U  the running agent's sources and outputs: lag, last poll, queues, errors
   auditfwd simulate --addr HOST:PORT     serve the WSS audit API simulator alone
 
 Run "auditfwd COMMAND --help" for a command's flags.
@@ -58,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdSimulate(rest, stdout, stderr)
 	case "check":
 		return cmdCheck(rest, stdout, stderr)
+	case "status":
+		return cmdStatus(rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
