@@ -33,6 +33,7 @@ Usage:
                                          --dry-run prints events on stdout and commits nothing
   auditfwd validate --config FILE        report every configuration error; exit 2 on error
   auditfwd check --config FILE           test every source's credential and every output's target; write nothing
+  auditfwd status --config FILE|--url U  the running agent's sources and outputs: lag, last poll, queues, errors
   auditfwd backfill --config FILE --source NAME --from T --to T
                                          fetch a past range through the same dedup and outputs (resumable)
   auditfwd state show|set|reset --config FILE [--source NAME]
@@ -64,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdSimulate(rest, stdout, stderr)
 	case "check":
 		return cmdCheck(rest, stdout, stderr)
+	case "status":
+		return cmdStatus(rest, stdout, stderr)
 	case "state":
 		return cmdState(rest, stdout, stderr)
 	case "backfill":

@@ -250,19 +250,6 @@ func fmtTime(t *time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
 // parseTimeArg reads a command-line time: RFC 3339, a date (UTC midnight),
 // "now", or "now-DURATION" where DURATION may use d for days.
 func parseTimeArg(s string, now time.Time) (time.Time, error) {

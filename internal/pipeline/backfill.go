@@ -15,7 +15,7 @@ import (
 type Backfill struct {
 	Source   string
 	From, To time.Time
-	// Restart ignores saved progress for the same range.
+	// Restart ignores saved progress for the same start.
 	Restart bool
 	// Progress is called after each committed window (from the polling
 	// goroutine; keep it quick).
@@ -94,14 +94,17 @@ func (s *sourceRunner) startBackfill(bf *Backfill) error {
 		if err := json.Unmarshal(raw, &saved); err != nil {
 			return fmt.Errorf("saved backfill progress: %w", err)
 		}
-		if saved.From.Equal(p.From) && saved.To.Equal(p.To) {
-			saved.Resumed = true
+		// The same start resumes, whatever the end: "--to now" is another
+		// time at each run, and a later end only adds windows.
+		if saved.From.Equal(p.From) {
+			saved.Resumed = saved.Done > 0
+			saved.To = p.To
 			if saved.Days == nil {
 				saved.Days = map[string]*DayCount{}
 			}
 			p = &saved
 		} else if !saved.Finished() {
-			s.log.WithField("unfinished", windowString(saved.From, saved.To)).Warn("an earlier backfill of another range was not finished; its progress is replaced by this one")
+			s.log.WithField("unfinished", windowString(saved.From, saved.To)).Warn("an earlier backfill from another start was not finished; its progress is replaced by this one")
 		}
 	}
 	p.Total = s.countWindows(p.From, p.To)
