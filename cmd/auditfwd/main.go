@@ -32,13 +32,17 @@ Usage:
   auditfwd validate --config FILE        report every configuration error; exit 2 on error
   auditfwd check --config FILE           test every source's credential and every output's target; write nothing
   auditfwd simulate --addr HOST:PORT     serve the WSS audit API simulator alone
+  auditfwd bench [--records N]           time run --once over one simulated day: first pass and re-poll
 
 Run "auditfwd COMMAND --help" for a command's flags.
 Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	stopProfiles := startProfiles(os.Stderr)
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	stopProfiles()
+	os.Exit(code)
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -58,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdSimulate(rest, stdout, stderr)
 	case "check":
 		return cmdCheck(rest, stdout, stderr)
+	case "bench":
+		return cmdBench(rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
