@@ -1,4 +1,4 @@
-.PHONY: test test-short demo build bench fuzz
+.PHONY: test test-short demo build bench bench-e2e fuzz
 
 build:
 	go build -o bin/auditfwd ./cmd/auditfwd
@@ -16,6 +16,12 @@ demo:
 
 bench:
 	go test -run='^$$' -bench=. -benchmem ./...
+
+# End to end: the real binary, run --once over one simulated day of
+# RECORDS records, first pass and re-poll (see README, Performance).
+RECORDS ?= 200000
+bench-e2e: build
+	bin/auditfwd bench --records $(RECORDS)
 
 fuzz:
 	go test -run='^$$' -fuzz=FuzzParse -fuzztime=60s ./internal/event/

@@ -39,13 +39,17 @@ Usage:
   auditfwd state show|set|reset --config FILE [--source NAME]
                                          inspect or fix the cursor and the dedup store (agent stopped)
   auditfwd simulate --addr HOST:PORT     serve the WSS audit API simulator alone
+  auditfwd bench [--records N]           time run --once over one simulated day: first pass and re-poll
 
 Run "auditfwd COMMAND --help" for a command's flags.
 Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	stopProfiles := startProfiles(os.Stderr)
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	stopProfiles()
+	os.Exit(code)
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -71,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdState(rest, stdout, stderr)
 	case "backfill":
 		return cmdBackfill(rest, stdout, stderr)
+	case "bench":
+		return cmdBench(rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -179,7 +180,7 @@ func stateShow(st *state.Store, cfg *config.Config, only string, asJSON bool, st
 		return exitRuntime
 	}
 	for _, s := range cfg.Sources {
-		if !contains(names, s.Name) {
+		if !slices.Contains(names, s.Name) {
 			names = append(names, s.Name)
 		}
 	}
@@ -232,15 +233,6 @@ func stateShow(st *state.Store, cfg *config.Config, only string, asJSON bool, st
 	tw.Flush()
 	fmt.Fprintf(stdout, "\nsource dead letter: %s committed (%s)\n", humanBytes(rep.DeadLetterSize), filepath.Join(cfg.StateDir, "deadletter.ndjson"))
 	return exitOK
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func fmtTime(t *time.Time) string {
