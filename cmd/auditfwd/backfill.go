@@ -69,7 +69,7 @@ func cmdBackfill(args []string, stdout, stderr io.Writer) int {
 	pr := newProgressPrinter(stderr, isTerminal(stderr), *every)
 	bf := &pipeline.Backfill{Source: *source, From: from, To: to, Restart: *restart, Progress: pr.update}
 	var final *pipeline.BackfillProgress
-	code = runPipelineWith(cfg, log, stdout, pipeline.Options{Backfill: bf}, hooks{
+	code = runPipelineWith(cfg, log, stdout, pipeline.Options{Once: true, Backfill: bf}, hooks{
 		onStart: func(p *pipeline.Pipeline) {
 			if bp := p.Backfill(); bp != nil {
 				if bp.Resumed {

@@ -101,9 +101,15 @@ func dryRunPipeline(cfg *config.Config, log *logrus.Logger, stdout io.Writer, on
 	}
 	defer os.RemoveAll(tmp)
 	ok, err := state.Snapshot(cfg.StateDir, tmp)
+	if ok && err == nil {
+		err = linkSeenRuns(cfg.StateDir, tmp)
+	}
 	switch {
 	case err != nil:
-		log.WithError(err).Warn("dry run: cannot copy the state; starting from each source's configured start")
+		// Running from each source's start would show far more than the
+		// next real run sends: refuse rather than mislead.
+		log.WithError(err).Error("dry run: cannot copy the state (a dry run shows what the next run would send, which needs the state)")
+		return exitRuntime
 	case !ok:
 		log.WithField("state_dir", cfg.StateDir).Info("dry run: no state yet; starting from each source's configured start")
 	default:
@@ -123,6 +129,29 @@ func dryRunPipeline(cfg *config.Config, log *logrus.Logger, stdout io.Writer, on
 type hooks struct {
 	reloadFrom     string                   // config file to reload on SIGHUP (daemon only)
 	onStart, onEnd func(*pipeline.Pipeline) // see the pipeline before Run and after it
+}
+
+// linkSeenRuns gives the dry run's copy of the state the seen-set's run
+// files: hard links, as runs are never written after they are made.
+func linkSeenRuns(from, to string) error {
+	runs, _ := filepath.Glob(filepath.Join(from, "seen", "*", "*.run"))
+	for _, r := range runs {
+		src := filepath.Base(filepath.Dir(r))
+		dst := filepath.Join(pipeline.SeenDir(to, src), filepath.Base(r))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+			return err
+		}
+		if err := os.Link(r, dst); err != nil {
+			b, rerr := os.ReadFile(r)
+			if rerr != nil {
+				return rerr
+			}
+			if err := os.WriteFile(dst, b, 0o600); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // runPipelineWith builds the outputs and the pipeline, serves metrics, runs

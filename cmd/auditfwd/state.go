@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/auditfwd/auditfwd/internal/config"
+	"github.com/auditfwd/auditfwd/internal/pipeline"
 	"github.com/auditfwd/auditfwd/internal/state"
 )
 
@@ -126,7 +127,7 @@ func cmdState(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "auditfwd state reset: no source %q in the config or the state\n", *source)
 			return exitUsage
 		}
-		info, err := st.Info(*source)
+		info, err := sourceInfo(st, cfg, *source)
 		if err != nil {
 			fmt.Fprintf(stderr, "auditfwd state reset: %v\n", err)
 			return exitRuntime
@@ -143,6 +144,25 @@ func cmdState(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "source %s: reset (%s)\n", *source, what)
 		return exitOK
 	}
+}
+
+// sourceInfo is the state's view of a source plus its seen-set's figures.
+func sourceInfo(st *state.Store, cfg *config.Config, name string) (state.SourceInfo, error) {
+	info, err := st.Info(name)
+	if err != nil {
+		return info, err
+	}
+	set, err := pipeline.OpenSeen(st, cfg.StateDir, name)
+	if err != nil {
+		return info, err
+	}
+	defer set.Close()
+	info.SeenCount, info.SeenRuns = set.Count(), set.Runs()
+	if lo, hi, ok := set.Anchors(); ok {
+		l, h := time.Unix(lo, 0).UTC(), time.Unix(hi, 0).UTC()
+		info.OldestAnchor, info.NewestAnchor = &l, &h
+	}
+	return info, nil
 }
 
 func knownSource(st *state.Store, cfg *config.Config, name string) bool {
@@ -189,7 +209,7 @@ func stateShow(st *state.Store, cfg *config.Config, only string, asJSON bool, st
 		if only != "" && n != only {
 			continue
 		}
-		info, err := st.Info(n)
+		info, err := sourceInfo(st, cfg, n)
 		if err != nil {
 			fmt.Fprintf(stderr, "auditfwd state show: %v\n", err)
 			return exitRuntime
@@ -219,9 +239,9 @@ func stateShow(st *state.Store, cfg *config.Config, only string, asJSON bool, st
 	}
 	fmt.Fprintf(stdout, "state_dir %s\n\n", cfg.StateDir)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SOURCE\tCURSOR\tLAST POLL OK\tSEEN HASHES\tOLDEST ANCHOR\tNEWEST ANCHOR")
+	fmt.Fprintln(tw, "SOURCE\tCURSOR\tLAST POLL OK\tSEEN HASHES\tRUNS\tOLDEST ANCHOR\tNEWEST ANCHOR")
 	for _, s := range rep.Sources {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", s.Name, fmtTime(s.Cursor), fmtTime(s.LastPollOK), s.SeenCount, fmtTime(s.OldestAnchor), fmtTime(s.NewestAnchor))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", s.Name, fmtTime(s.Cursor), fmtTime(s.LastPollOK), s.SeenCount, s.SeenRuns, fmtTime(s.OldestAnchor), fmtTime(s.NewestAnchor))
 	}
 	tw.Flush()
 	fmt.Fprintln(stdout)

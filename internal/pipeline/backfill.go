@@ -95,8 +95,10 @@ func (s *sourceRunner) startBackfill(bf *Backfill) error {
 			return fmt.Errorf("saved backfill progress: %w", err)
 		}
 		// The same start resumes, whatever the end: "--to now" is another
-		// time at each run, and a later end only adds windows.
-		if saved.From.Equal(p.From) {
+		// time at each run, and a later end only adds windows. A start
+		// within one window of the saved one is the same start ("--from
+		// now-30d" moves a little between runs).
+		if d := saved.From.Sub(p.From); d.Abs() < s.cfg.Window.D() {
 			saved.Resumed = saved.Done > 0
 			saved.To = p.To
 			if saved.Days == nil {

@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/auditfwd/auditfwd/internal/dedup"
 	"github.com/auditfwd/auditfwd/internal/event"
 	"github.com/auditfwd/auditfwd/internal/queue"
 	"github.com/auditfwd/auditfwd/internal/state"
@@ -19,22 +21,30 @@ func benchRecords(n int) [][]byte {
 	return out
 }
 
-// BenchmarkNewRecord is the per-record work of a first pass: parse and hash,
-// a seen-set miss, normalize to ECS.
-func BenchmarkNewRecord(b *testing.B) {
-	st, err := state.Open(b.TempDir())
+func seenWith(b *testing.B, es []dedup.Entry) *dedup.Set {
+	set, err := dedup.Open(b.TempDir(), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
-	seed := make([]state.SeenEntry, 20000) // a realistic seen-set to miss in
-	for i := range seed {
-		seed[i].Hash[0], seed[i].Hash[1], seed[i].Hash[2], seed[i].Hash[3] = byte(i), byte(i>>8), byte(i>>16), 0xff
+	b.Cleanup(func() { set.Close() })
+	change, err := set.Add(es)
+	if err != nil {
+		b.Fatal(err)
 	}
-	st.Commit(state.Commit{Source: "s", Seen: seed})
+	change.Apply()
+	return set
+}
+
+// BenchmarkNewRecord is the per-record work of a first pass: parse and hash,
+// a seen-set miss, normalize to ECS.
+func BenchmarkNewRecord(b *testing.B) {
+	seed := make([]dedup.Entry, 20000) // a realistic seen-set to miss in
+	for i := range seed {
+		seed[i].Hash = sha256.Sum256([]byte(fmt.Sprint(i)))
+	}
+	seen := seenWith(b, seed)
 	recs := benchRecords(4096)
 	m := event.NewMapper(event.Fields{}, "s")
-	seen := st.SeenReader("s")
 	now := time.Now()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -43,7 +53,7 @@ func BenchmarkNewRecord(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if has, _ := seen.Has(p.Hash); has {
+		if seen.Has(p.Hash) {
 			b.Fatal("unexpected hit")
 		}
 		if _, err := m.Map(&p, now); err != nil {
@@ -55,24 +65,18 @@ func BenchmarkNewRecord(b *testing.B) {
 // BenchmarkDuplicateRecord is the re-poll steady state: parse and hash, a
 // seen-set hit, nothing else.
 func BenchmarkDuplicateRecord(b *testing.B) {
-	st, err := state.Open(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
 	recs := benchRecords(4096)
-	var seed []state.SeenEntry
+	var seed []dedup.Entry
 	for _, r := range recs {
 		p, _ := event.Parse(r)
-		seed = append(seed, state.SeenEntry{Hash: p.Hash, Anchor: 1})
+		seed = append(seed, dedup.Entry{Hash: p.Hash, Anchor: 1})
 	}
-	st.Commit(state.Commit{Source: "s", Seen: seed})
-	seen := st.SeenReader("s")
+	seen := seenWith(b, seed)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		p, _ := event.Parse(recs[i%len(recs)])
-		if has, _ := seen.Has(p.Hash); !has {
+		if !seen.Has(p.Hash) {
 			b.Fatal("miss")
 		}
 	}
@@ -93,6 +97,11 @@ func BenchmarkCheckpoint(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer q.Close()
+	set, err := dedup.Open(dir+"/seen", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer set.Close()
 	recs := benchRecords(1000)
 	m := event.NewMapper(event.Fields{}, "s")
 	evs := make([]event.Event, len(recs))
@@ -103,10 +112,10 @@ func BenchmarkCheckpoint(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		seen := make([]state.SeenEntry, len(evs))
+		seen := make([]dedup.Entry, len(evs))
 		for j, e := range evs {
 			q.Append(e, time.Now())
-			seen[j] = state.SeenEntry{Hash: e.Hash, Anchor: int64(i)}
+			seen[j] = dedup.Entry{Hash: e.Hash, Anchor: int64(i)}
 			seen[j].Hash[0] ^= byte(i) // new hashes each round
 			seen[j].Hash[1] ^= byte(i >> 8)
 		}
@@ -114,10 +123,15 @@ func BenchmarkCheckpoint(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		now := time.Now()
-		if err := st.Commit(state.Commit{Source: "s", Cursor: &now, Seen: seen, Marks: map[string]int64{"o/s": end}}); err != nil {
+		change, err := set.Add(seen)
+		if err != nil {
 			b.Fatal(err)
 		}
+		now := time.Now()
+		if err := st.Commit(state.Commit{Source: "s", Cursor: &now, Extra: map[string][]byte{state.KeySeenRuns: change.Live()}, Marks: map[string]int64{"o/s": end}}); err != nil {
+			b.Fatal(err)
+		}
+		change.Apply()
 		q.Commit(end)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(evs)), "ns/event")

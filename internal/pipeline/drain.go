@@ -225,7 +225,7 @@ func (o *outputRunner) run(ctx context.Context) {
 		if len(batch) == 0 {
 			continue
 		}
-		if err := o.deliver(ctx, q, oq.key, batch); err != nil {
+		if err := o.deliver(ctx, oq, batch); err != nil {
 			if ctx.Err() == nil {
 				o.log.WithError(err).Error("output stopped")
 				o.stats.failed(err)
@@ -309,7 +309,8 @@ func (o *outputRunner) fillBatch(ctx context.Context, q *queue.Queue) {
 // deliver sends one batch until every item is delivered or dead-lettered,
 // then makes the delivery mark durable. It returns only an error that
 // retrying cannot fix (the state store failing), or ctx's.
-func (o *outputRunner) deliver(ctx context.Context, q *queue.Queue, key string, batch []queue.Entry) error {
+func (o *outputRunner) deliver(ctx context.Context, oq *outQueue, batch []queue.Entry) error {
+	q, key := oq.q, oq.key
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = o.cfg.Retry.InitialInterval.D()
 	bo.MaxInterval = o.cfg.Retry.MaxInterval.D()
@@ -344,7 +345,9 @@ func (o *outputRunner) deliver(ctx context.Context, q *queue.Queue, key string, 
 		case errors.As(err, &be):
 			for idx, perr := range be.Permanent {
 				e := batch[pending[idx]]
-				dead = append(dead, outputDeadLine(o.name, perr.Error(), event.Event{Hash: e.Hash}.HashHex(), e.Doc, time.Now()))
+				hash := event.Event{Hash: e.Hash}.HashHex()
+				dead = append(dead, outputDeadLine(o.name, perr.Error(), hash, e.Doc, time.Now()))
+				o.log.WithFields(logrus.Fields{"source": oq.source, "hash": hash, "reason": perr.Error()}).Error("output refused an event for good: kept in its dead letter")
 			}
 			retry := make([]int, 0, len(be.Retry))
 			for _, idx := range be.Retry {
@@ -357,10 +360,11 @@ func (o *outputRunner) deliver(ctx context.Context, q *queue.Queue, key string, 
 		case outputs.IsPermanent(err):
 			for _, i := range pending {
 				e := batch[i]
-				dead = append(dead, outputDeadLine(o.name, err.Error(), event.Event{Hash: e.Hash}.HashHex(), e.Doc, time.Now()))
+				hash := event.Event{Hash: e.Hash}.HashHex()
+				dead = append(dead, outputDeadLine(o.name, err.Error(), hash, e.Doc, time.Now()))
+				o.log.WithFields(logrus.Fields{"source": oq.source, "hash": hash, "reason": err.Error()}).Error("output refused an event for good: kept in its dead letter")
 			}
 			o.stats.DeadLettered.Add(int64(len(pending)))
-			o.log.WithError(err).WithField("events", len(pending)).Error("output refused events for good: kept in its dead letter")
 			pending = nil
 		case errors.As(err, &ra):
 			wait = ra.After

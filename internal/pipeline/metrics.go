@@ -77,7 +77,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		if !newest.IsZero() {
 			gauge(descLag, now.Sub(newest).Seconds(), n)
 		}
-		gauge(descSeenEntries, float64(c.p.store.SeenCount(n)), n)
+		gauge(descSeenEntries, float64(s.seen.Count()), n)
 	}
 	for _, o := range outs {
 		n, st := o.name, o.stats

@@ -49,6 +49,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/auditfwd/auditfwd/internal/config"
+	"github.com/auditfwd/auditfwd/internal/dedup"
 	"github.com/auditfwd/auditfwd/internal/queue"
 	"github.com/auditfwd/auditfwd/internal/state"
 	"github.com/auditfwd/auditfwd/outputs"
@@ -82,6 +83,9 @@ type Pipeline struct {
 	srcs []*sourceRunner
 	outs []*outputRunner
 
+	seenMu sync.Mutex
+	seen   map[string]*dedup.Set // per source, kept across reloads
+
 	reloads  chan reloadRequest
 	srcExit  chan struct{} // a source's run returned
 	pollDone chan struct{} // closed when Run stops polling
@@ -110,7 +114,7 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 	if err != nil {
 		return nil, err
 	}
-	p := &Pipeline{cfg: cfg, opts: opts, log: log, store: st,
+	p := &Pipeline{cfg: cfg, opts: opts, log: log, store: st, seen: map[string]*dedup.Set{},
 		reloads: make(chan reloadRequest), srcExit: make(chan struct{}, 1), pollDone: make(chan struct{})}
 	fail := func(err error) (*Pipeline, error) {
 		p.Close()
@@ -379,6 +383,9 @@ func (p *Pipeline) Close() error {
 	if p.dl != nil {
 		errs = append(errs, p.dl.close())
 	}
+	for _, set := range p.seen {
+		errs = append(errs, set.Close())
+	}
 	if p.store != nil {
 		errs = append(errs, p.store.Close())
 	}
@@ -398,4 +405,66 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// SeenCount is the number of hashes in a source's seen-set.
+func (p *Pipeline) SeenCount(source string) int64 {
+	p.seenMu.Lock()
+	defer p.seenMu.Unlock()
+	if set := p.seen[source]; set != nil {
+		return set.Count()
+	}
+	return 0
+}
+
+// SeenDir is where a source's seen-set runs live.
+func SeenDir(stateDir, source string) string { return filepath.Join(stateDir, "seen", source) }
+
+// OpenSeen opens a source's seen-set as the state names it.
+func OpenSeen(st *state.Store, stateDir, source string) (*dedup.Set, error) {
+	live, err := dedup.DecodeList(st.SourceValue(source, state.KeySeenRuns))
+	if err != nil {
+		return nil, err
+	}
+	return dedup.Open(SeenDir(stateDir, source), live)
+}
+
+// seenSet returns the source's seen-set, opening it (and moving a seen-set
+// of the old bbolt layout into it) on first use.
+func (p *Pipeline) seenSet(source string) (*dedup.Set, error) {
+	p.seenMu.Lock()
+	defer p.seenMu.Unlock()
+	if set := p.seen[source]; set != nil {
+		return set, nil
+	}
+	set, err := OpenSeen(p.store, p.cfg.StateDir, source)
+	if err != nil {
+		return nil, err
+	}
+	old, err := p.store.LegacySeenSet(source)
+	if err != nil {
+		set.Close()
+		return nil, err
+	}
+	if len(old) > 0 {
+		es := make([]dedup.Entry, len(old))
+		for i, e := range old {
+			es[i] = dedup.Entry{Hash: e.Hash, Anchor: e.Anchor}
+		}
+		change, err := set.Add(es)
+		if err != nil {
+			set.Close()
+			return nil, err
+		}
+		err = p.store.Commit(state.Commit{Source: source, Extra: map[string][]byte{state.KeySeenRuns: change.Live()}, DropLegacySeen: true})
+		if err != nil {
+			change.Abort()
+			set.Close()
+			return nil, fmt.Errorf("move the seen-set to its new layout: %w", err)
+		}
+		change.Apply()
+		p.log.WithFields(logrus.Fields{"source": source, "hashes": len(old)}).Info("seen-set moved to its new on-disk layout")
+	}
+	p.seen[source] = set
+	return set, nil
 }

@@ -345,7 +345,7 @@ func TestExpiryAtTheSafeMinimum(t *testing.T) {
 				if err := p.Run(context.Background()); err != nil {
 					t.Fatal(err)
 				}
-				seenMax = max(seenMax, p.Store().SeenCount("t1"))
+				seenMax = max(seenMax, int(p.SeenCount("t1")))
 				p.Close()
 			}
 			checkExactlyOnce(t, h.sim, readIDs(t, h.eventsPath()))

@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/auditfwd/auditfwd/internal/config"
+	"github.com/auditfwd/auditfwd/internal/dedup"
 	"github.com/auditfwd/auditfwd/internal/event"
 	"github.com/auditfwd/auditfwd/internal/queue"
 	"github.com/auditfwd/auditfwd/internal/source/wss"
@@ -25,7 +26,7 @@ type sourceRunner struct {
 	cfg    config.Source
 	client *wss.Client
 	mapper *event.Mapper
-	seen   *state.SeenReader
+	seen   *dedup.Set
 	log    *logrus.Entry
 	stats  *SourceStats
 	sinks  []sink // set by Pipeline.wire while the source is stopped
@@ -56,8 +57,10 @@ func newSourceRunner(p *Pipeline, sc config.Source) (*sourceRunner, error) {
 	s := &sourceRunner{
 		p: p, cfg: sc, client: client, stats: &SourceStats{}, started: time.Now(),
 		mapper: event.NewMapper(sc.Fields, sc.Name),
-		seen:   p.store.SeenReader(sc.Name),
 		log:    p.log.WithField("source", sc.Name),
+	}
+	if s.seen, err = p.seenSet(sc.Name); err != nil {
+		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
 	}
 	s.cursor, s.hasCursor, err = p.store.Cursor(sc.Name)
 	if err != nil {
@@ -238,7 +241,7 @@ func windowString(start, end time.Time) string {
 // windowState is what one window holds in memory between checkpoints.
 type windowState struct {
 	seen    map[[32]byte]struct{} // hashes met since the last checkpoint
-	pending []state.SeenEntry
+	pending []dedup.Entry
 	dead    [][]byte
 	newest  time.Time
 	extra   map[string][]byte // saved with the next checkpoint
@@ -260,12 +263,7 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 			s.stats.Duplicate.Add(1)
 			return nil
 		}
-		has, err := s.seen.Has(p.Hash)
-		if err != nil {
-			perr = &errFatal{fmt.Errorf("seen-set lookup: %w", err)}
-			return perr
-		}
-		if has {
+		if s.seen.Has(p.Hash) {
 			s.stats.Duplicate.Add(1)
 			return nil
 		}
@@ -282,7 +280,7 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 		if t := ev.Time.Unix(); t > a {
 			a = t // a record stamped in the future stays until windows pass it
 		}
-		if err := s.enqueue(ctx, ws, ev, state.SeenEntry{Hash: p.Hash, Anchor: a}); err != nil {
+		if err := s.enqueue(ctx, ws, ev, dedup.Entry{Hash: p.Hash, Anchor: a}); err != nil {
 			perr = err
 			return err
 		}
@@ -351,7 +349,7 @@ func (s *sourceRunner) deadRecord(ws *windowState, log *logrus.Entry, win string
 	hash := event.Event{Hash: h}.HashHex()
 	ws.seen[h] = struct{}{}
 	ws.dead = append(ws.dead, sourceDeadLine(s.cfg.Name, win, reason.Error(), hash, raw, time.Now()))
-	ws.pending = append(ws.pending, state.SeenEntry{Hash: h, Anchor: anchor})
+	ws.pending = append(ws.pending, dedup.Entry{Hash: h, Anchor: anchor})
 	s.stats.DeadLettered.Add(1)
 	log.WithFields(logrus.Fields{"hash": hash, "reason": reason.Error()}).Warn("record kept in the dead letter")
 }
@@ -365,7 +363,7 @@ type sink struct {
 
 // enqueue appends ev to every output's queue, applying each output's
 // back-pressure policy first.
-func (s *sourceRunner) enqueue(ctx context.Context, ws *windowState, ev event.Event, seen state.SeenEntry) error {
+func (s *sourceRunner) enqueue(ctx context.Context, ws *windowState, ev event.Event, seen dedup.Entry) error {
 	// Room first, for every output: a checkpoint taken by back-pressure must
 	// not split this event (queued for some outputs, not others, its hash
 	// not yet pending) across two commits.
@@ -451,7 +449,17 @@ func (s *sourceRunner) checkpoint(ws *windowState, cursor *time.Time) error {
 		}
 		marks[sk.key] = end
 	}
-	c := state.Commit{Source: s.cfg.Name, Cursor: cursor, Seen: ws.pending, Marks: marks, Extra: ws.extra}
+	// The window's hashes go into a new seen-set run, durable before the
+	// transaction names it live.
+	change, err := s.seen.Add(ws.pending)
+	if err != nil {
+		return &errFatal{err}
+	}
+	extra := map[string][]byte{state.KeySeenRuns: change.Live()}
+	for k, v := range ws.extra {
+		extra[k] = v
+	}
+	c := state.Commit{Source: s.cfg.Name, Cursor: cursor, Marks: marks, Extra: extra}
 	if cursor != nil {
 		now := time.Now()
 		c.PollOK = &now
@@ -465,19 +473,20 @@ func (s *sourceRunner) checkpoint(ws *windowState, cursor *time.Time) error {
 		}
 		return nil
 	}
-	var err error
 	if len(ws.dead) > 0 {
 		err = s.p.dl.write(ws.dead, commit)
 	} else {
 		err = commit(-1)
 	}
 	if err != nil {
+		change.Abort()
 		var f *errFatal
 		if !errors.As(err, &f) {
 			err = &errFatal{err}
 		}
 		return err
 	}
+	change.Apply()
 	for _, sk := range s.sinks {
 		sk.q.Commit(marks[sk.key])
 	}
@@ -496,21 +505,21 @@ func (s *sourceRunner) sweep(log *logrus.Entry) {
 	}
 	s.lastSweep = time.Now()
 	cutoff := s.cursor.Add(-s.cfg.DedupHorizon.D()).Unix()
-	total := 0
-	for {
-		n, err := s.p.store.Expire(s.cfg.Name, cutoff, 10000)
-		if err != nil {
-			log.WithError(err).Warn("seen-set expiry failed; it is tried again later")
-			return
-		}
-		total += n
-		if n < 10000 {
-			break
-		}
+	change, err := s.seen.Expire(cutoff)
+	if err != nil {
+		log.WithError(err).Warn("seen-set expiry failed; it is tried again later")
 	}
-	if total > 0 {
-		log.WithField("expired", total).Debug("seen-set expired old hashes")
+	if change == nil {
+		return
 	}
+	before := s.seen.Count()
+	if err := s.p.store.Commit(state.Commit{Source: s.cfg.Name, Extra: map[string][]byte{state.KeySeenRuns: change.Live()}}); err != nil {
+		change.Abort()
+		log.WithError(err).Warn("seen-set expiry failed; it is tried again later")
+		return
+	}
+	change.Apply()
+	log.WithField("expired", before-s.seen.Count()).Debug("seen-set expired old hashes")
 }
 
 var errCheckDone = errors.New("check: first record read")

@@ -13,12 +13,14 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// SourceInfo is what `auditfwd state show` prints about one source.
+// SourceInfo is what `auditfwd state show` prints about one source (the
+// seen-set's figures come from package dedup).
 type SourceInfo struct {
 	Name       string     `json:"name"`
 	Cursor     *time.Time `json:"cursor,omitempty"`
 	LastPollOK *time.Time `json:"last_poll_ok,omitempty"`
-	SeenCount  int        `json:"seen_entries"`
+	SeenCount  int64      `json:"seen_entries"`
+	SeenRuns   int        `json:"seen_runs"`
 	// OldestAnchor and NewestAnchor bound the expiry anchors of the
 	// seen-set (the poll time, or the record time when later).
 	OldestAnchor *time.Time `json:"seen_oldest_anchor,omitempty"`
@@ -55,43 +57,19 @@ func (s *Store) Sources() ([]string, error) {
 	return out, err
 }
 
-// Info reads one source's cursor and seen-set summary. It walks the whole
-// seen-set: for the state command, not for a hot path.
+// Info reads one source's cursor and last successful poll.
 func (s *Store) Info(source string) (SourceInfo, error) {
 	info := SourceInfo{Name: source}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		if src := tx.Bucket(bucketSources).Bucket([]byte(source)); src != nil {
-			var err error
-			if info.Cursor, err = getTime(src, keyCursor); err != nil {
-				return err
-			}
-			if info.LastPollOK, err = getTime(src, keyLastPollOK); err != nil {
-				return err
-			}
-		}
-		b := tx.Bucket(bucketSeen).Bucket([]byte(source))
-		if b == nil {
+		src := tx.Bucket(bucketSources).Bucket([]byte(source))
+		if src == nil {
 			return nil
 		}
-		var lo, hi int64
-		err := b.ForEach(func(_, v []byte) error {
-			if len(v) != 8 {
-				return nil
-			}
-			a := int64(binary.BigEndian.Uint64(v))
-			if info.SeenCount == 0 || a < lo {
-				lo = a
-			}
-			if info.SeenCount == 0 || a > hi {
-				hi = a
-			}
-			info.SeenCount++
-			return nil
-		})
-		if info.SeenCount > 0 {
-			l, h := time.Unix(lo, 0).UTC(), time.Unix(hi, 0).UTC()
-			info.OldestAnchor, info.NewestAnchor = &l, &h
+		var err error
+		if info.Cursor, err = getTime(src, keyCursor); err != nil {
+			return err
 		}
+		info.LastPollOK, err = getTime(src, keyLastPollOK)
 		return err
 	})
 	return info, err
@@ -154,31 +132,40 @@ func (s *Store) SetCursor(source string, t time.Time) error {
 	})
 }
 
-// ResetSource forgets a source: its cursor, last poll and seen-set. The next
-// start polls from the configured start again and every record is new.
-// What = "all", "cursor" or "seen".
+// KeySeenRuns is the source key holding the seen-set's live-run list.
+const KeySeenRuns = "seen_runs"
+
+// ResetSource forgets part of a source: "cursor" (the cursor, the last
+// poll and any backfill progress: the next start polls from the configured
+// start), "seen" (the seen-set: every record is new again), or "all".
 func (s *Store) ResetSource(source, what string) error {
+	if what != "all" && what != "cursor" && what != "seen" {
+		return fmt.Errorf("reset: unknown part %q (all, cursor, seen)", what)
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		name := []byte(source)
-		del := func(parent []byte) error {
-			err := tx.Bucket(parent).DeleteBucket(name)
-			if errors.Is(err, bolt.ErrBucketNotFound) {
-				return nil
-			}
-			return err
-		}
-		switch what {
-		case "all":
-			if err := del(bucketSources); err != nil {
+		if what == "all" || what == "seen" {
+			if err := tx.Bucket(bucketSeen).DeleteBucket(name); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
 				return err
 			}
-			return del(bucketSeen)
-		case "cursor":
-			return del(bucketSources)
-		case "seen":
-			return del(bucketSeen)
 		}
-		return fmt.Errorf("reset: unknown part %q (all, cursor, seen)", what)
+		src := tx.Bucket(bucketSources).Bucket(name)
+		if src == nil {
+			return nil
+		}
+		keys := []string{KeySeenRuns}
+		switch what {
+		case "cursor":
+			keys = []string{string(keyCursor), string(keyLastPollOK), "backfill"}
+		case "all":
+			keys = append(keys, string(keyCursor), string(keyLastPollOK), "backfill")
+		}
+		for _, k := range keys {
+			if err := src.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 

@@ -9,13 +9,11 @@
 package state
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -23,7 +21,7 @@ import (
 
 var (
 	bucketSources = []byte("sources") // source name -> sub-bucket {cursor, ...}
-	bucketSeen    = []byte("seen")    // source name -> sub-bucket hash -> anchor (unix s)
+	bucketSeen    = []byte("seen")    // legacy seen-set layout: source -> hash -> anchor (read once, then moved to package dedup)
 	bucketQueues  = []byte("queues")  // queue key + "/commit" | "/delivered" -> int64
 	bucketTargets = []byte("targets") // output name -> opaque target state
 	bucketMisc    = []byte("misc")    // the source dead letter's committed length, HEC channels
@@ -71,26 +69,20 @@ func Open(dir string) (*Store, error) {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// SeenEntry is one hash added to a source's seen-set. Anchor is the unix time
-// after which (plus the horizon, measured against the source cursor) no future
-// window can return the record again.
-type SeenEntry struct {
-	Hash   [32]byte
-	Anchor int64
-}
-
 // Commit is everything one window (or one checkpoint inside a window) makes
 // durable at once.
 type Commit struct {
 	Source        string
 	Cursor        *time.Time       // nil: a checkpoint inside a window, the cursor stays
-	Seen          []SeenEntry      // hashes to add
 	Marks         map[string]int64 // queue key -> new commit mark
 	DeadLetterLen *int64           // new committed length of the source dead letter
 	PollOK        *time.Time       // last successful poll, for status
-	// Extra are small values kept under the source (a backfill's
-	// progress), moved in the same transaction.
+	// Extra are small values kept under the source (the seen-set's live
+	// runs, a backfill's progress), moved in the same transaction.
 	Extra map[string][]byte
+	// DropLegacySeen deletes the source's seen-set in the old bbolt layout
+	// (its hashes were just moved to package dedup's runs).
+	DropLegacySeen bool
 }
 
 // Commit applies c in one transaction.
@@ -115,23 +107,9 @@ func (s *Store) Commit(c Commit) error {
 				return err
 			}
 		}
-		if len(c.Seen) > 0 {
-			seen, err := tx.Bucket(bucketSeen).CreateBucketIfNotExists([]byte(c.Source))
-			if err != nil {
+		if c.DropLegacySeen {
+			if err := tx.Bucket(bucketSeen).DeleteBucket([]byte(c.Source)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
 				return err
-			}
-			// Sorted inserts touch each leaf page once per run instead of
-			// once per key.
-			sort.Slice(c.Seen, func(i, j int) bool { return bytes.Compare(c.Seen[i].Hash[:], c.Seen[j].Hash[:]) < 0 })
-			// bbolt keeps the value slices until the commit: each needs
-			// its own bytes (a reused buffer gave every entry one anchor).
-			vals := make([]byte, 8*len(c.Seen))
-			for i, e := range c.Seen {
-				v := vals[8*i : 8*i+8]
-				binary.BigEndian.PutUint64(v, uint64(e.Anchor))
-				if err := seen.Put(e.Hash[:], v); err != nil {
-					return err
-				}
 			}
 		}
 		q := tx.Bucket(bucketQueues)
@@ -165,72 +143,6 @@ func (s *Store) Cursor(source string) (t time.Time, ok bool, err error) {
 		return err
 	})
 	return t, ok, err
-}
-
-// SeenCount is the number of hashes in a source's seen-set.
-func (s *Store) SeenCount(source string) int {
-	n := 0
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketSeen).Bucket([]byte(source)); b != nil {
-			n = b.Stats().KeyN
-		}
-		return nil
-	})
-	return n
-}
-
-// SeenReader looks hashes up in one source's seen-set. Each lookup is its
-// own short read transaction: a reader held open across a call that may
-// block (a queue lock, back-pressure) would stop bbolt from growing its file
-// for a writer that holds that lock: a deadlock seen in tests.
-type SeenReader struct {
-	s      *Store
-	source []byte
-}
-
-// SeenReader returns a reader for one source's seen-set.
-func (s *Store) SeenReader(source string) *SeenReader {
-	return &SeenReader{s: s, source: []byte(source)}
-}
-
-// Has reports whether h is in the seen-set.
-func (r *SeenReader) Has(h [32]byte) (bool, error) {
-	found := false
-	err := r.s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketSeen).Bucket(r.source); b != nil {
-			found = b.Get(h[:]) != nil
-		}
-		return nil
-	})
-	return found, err
-}
-
-// Expire deletes up to limit seen entries of source whose anchor is before
-// cutoff. It returns how many it deleted; call again while that equals limit.
-func (s *Store) Expire(source string, cutoff int64, limit int) (int, error) {
-	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSeen).Bucket([]byte(source))
-		if b == nil {
-			return nil
-		}
-		// Collect first: deleting under a live cursor makes bbolt skip keys.
-		var dead [][]byte
-		c := b.Cursor()
-		for k, v := c.First(); k != nil && len(dead) < limit; k, v = c.Next() {
-			if len(v) == 8 && int64(binary.BigEndian.Uint64(v)) < cutoff {
-				dead = append(dead, append([]byte(nil), k...))
-			}
-		}
-		for _, k := range dead {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
-		}
-		n = len(dead)
-		return nil
-	})
-	return n, err
 }
 
 // QueueMarks returns a queue's commit and delivery marks (0 when new).
@@ -314,4 +226,32 @@ func getInt(b *bolt.Bucket, key string) int64 {
 		return 0
 	}
 	return int64(binary.BigEndian.Uint64(v))
+}
+
+// LegacySeen is one hash of a seen-set in the old layout.
+type LegacySeen struct {
+	Hash   [32]byte
+	Anchor int64
+}
+
+// LegacySeenSet reads a source's seen-set in the old bbolt layout (nil
+// when there is none), to move it to package dedup.
+func (s *Store) LegacySeenSet(source string) ([]LegacySeen, error) {
+	var out []LegacySeen
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSeen).Bucket([]byte(source))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			if len(k) != 32 || len(v) != 8 {
+				return nil
+			}
+			e := LegacySeen{Anchor: int64(binary.BigEndian.Uint64(v))}
+			copy(e.Hash[:], k)
+			out = append(out, e)
+			return nil
+		})
+	})
+	return out, err
 }

@@ -2,9 +2,12 @@ package state
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func h(i int) [32]byte { return sha256.Sum256([]byte(fmt.Sprint(i))) }
@@ -17,11 +20,8 @@ func TestCommitIsAtomicAndDurable(t *testing.T) {
 	}
 	cur := time.Date(2026, 11, 24, 10, 0, 0, 123, time.UTC)
 	dl := int64(77)
-	var seen []SeenEntry
-	for i := 0; i < 1000; i++ {
-		seen = append(seen, SeenEntry{Hash: h(i), Anchor: int64(i)})
-	}
-	if err := s.Commit(Commit{Source: "a", Cursor: &cur, Seen: seen, Marks: map[string]int64{"o/a": 4096}, DeadLetterLen: &dl}); err != nil {
+	runs := []byte{0, 0, 0, 0, 0, 0, 0, 3}
+	if err := s.Commit(Commit{Source: "a", Cursor: &cur, Extra: map[string][]byte{KeySeenRuns: runs}, Marks: map[string]int64{"o/a": 4096}, DeadLetterLen: &dl}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
@@ -43,48 +43,56 @@ func TestCommitIsAtomicAndDurable(t *testing.T) {
 	if s.DeadLetterLen() != 77 {
 		t.Fatal("dead letter length")
 	}
-	r := s.SeenReader("a")
-	for i := 0; i < 1000; i++ {
-		if ok, _ := r.Has(h(i)); !ok {
-			t.Fatalf("hash %d lost", i)
-		}
+	if got := s.SourceValue("a", KeySeenRuns); string(got) != string(runs) {
+		t.Fatalf("seen runs %v", got)
 	}
-	if ok, _ := r.Has(h(5000)); ok {
-		t.Fatal("unknown hash found")
-	}
-	if ok, _ := s.SeenReader("b").Has(h(1)); ok {
+	if s.SourceValue("b", KeySeenRuns) != nil {
 		t.Fatal("seen-sets of two sources mixed")
 	}
 }
 
-func TestExpireByAnchor(t *testing.T) {
-	s, _ := Open(t.TempDir())
+// A seen-set in the layout of earlier versions is read once and dropped in
+// the transaction that names its new runs.
+func TestLegacySeenSet(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer s.Close()
-	var seen []SeenEntry
-	for i := 0; i < 25000; i++ {
-		seen = append(seen, SeenEntry{Hash: h(i), Anchor: int64(i)})
-	}
-	s.Commit(Commit{Source: "a", Seen: seen})
-	total := 0
-	for {
-		n, err := s.Expire("a", 20000, 7000)
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.Bucket(bucketSeen).CreateBucketIfNotExists([]byte("a"))
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		total += n
-		if n < 7000 {
-			break
+		for i := 0; i < 100; i++ {
+			k := h(i)
+			if err := b.Put(k[:], binary.BigEndian.AppendUint64(nil, uint64(1000+i))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := s.LegacySeenSet("a")
+	if err != nil || len(old) != 100 {
+		t.Fatalf("%d legacy entries, %v", len(old), err)
+	}
+	found := false
+	for _, e := range old {
+		if e.Hash == h(42) {
+			found = e.Anchor == 1042
 		}
 	}
-	if total != 20000 {
-		t.Fatalf("expired %d, want 20000", total)
+	if !found {
+		t.Fatal("hash 42 or its anchor lost")
 	}
-	r := s.SeenReader("a")
-	for _, i := range []int{0, 19999, 20000, 24999} {
-		ok, _ := r.Has(h(i))
-		if ok != (i >= 20000) {
-			t.Fatalf("hash %d present=%v", i, ok)
-		}
+	if err := s.Commit(Commit{Source: "a", Extra: map[string][]byte{KeySeenRuns: {}}, DropLegacySeen: true}); err != nil {
+		t.Fatal(err)
+	}
+	if old, _ := s.LegacySeenSet("a"); old != nil {
+		t.Fatalf("legacy set still there: %d", len(old))
 	}
 }
 
