@@ -29,9 +29,9 @@ func (r *Report) WriteTable(w io.Writer) {
 			"run: fetched %d, new %d, duplicate %d, dead-lettered %d; delivered %d, still queued %d; exit %d\n",
 			i+1, p.Name, p.Served, p.Requests, p.Repeats, p.Malformed,
 			p.Fetched, p.New, p.Duplicate, p.DeadLettered, p.Delivered, p.Queued, p.ExitCode)
-		fmt.Fprintf(w, "  CPU user %s + sys %s; disk %.1f MiB: output %.1f, state.db %.1f, queues %.1f, dead letter %.1f\n",
+		fmt.Fprintf(w, "  CPU user %s + sys %s; disk %.1f MiB: output %.1f, state.db %.1f, seen-set %.1f, queues %.1f, dead letter %.1f\n",
 			p.User.Round(time.Millisecond), p.Sys.Round(time.Millisecond), float64(p.Disk.Total())/mib,
-			float64(p.Disk.Output)/mib, float64(p.Disk.StateDB)/mib, float64(p.Disk.Queues)/mib, float64(p.Disk.DeadLetter)/mib)
+			float64(p.Disk.Output)/mib, float64(p.Disk.StateDB)/mib, float64(p.Disk.Seen)/mib, float64(p.Disk.Queues)/mib, float64(p.Disk.DeadLetter)/mib)
 	}
 	fmt.Fprintf(w, "bench process (simulator): peak RSS %.0f MiB, CPU %.2f s\n", float64(r.SimMaxRSS)/mib, r.SimCPU.Seconds())
 	if r.Dir != "" {

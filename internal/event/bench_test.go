@@ -3,6 +3,8 @@ package event
 import (
 	"testing"
 	"time"
+
+	"github.com/auditfwd/auditfwd/internal/benchcpu"
 )
 
 // benchRecord is a realistic record of about 400 bytes: every fact, a few
@@ -18,6 +20,7 @@ var benchIngested = time.Date(2026, 11, 24, 10, 20, 0, 0, time.UTC)
 
 func BenchmarkParse(b *testing.B) {
 	b.ReportAllocs()
+	defer benchcpu.Start(b)()
 	b.SetBytes(int64(len(benchRecord)))
 	for b.Loop() {
 		if _, err := Parse(benchRecord); err != nil {
@@ -33,6 +36,7 @@ func BenchmarkMap(b *testing.B) {
 	}
 	m := NewMapper(Fields{}, "tenant-a")
 	b.ReportAllocs()
+	defer benchcpu.Start(b)()
 	b.SetBytes(int64(len(benchRecord)))
 	for b.Loop() {
 		if _, err := m.Map(&p, benchIngested); err != nil {
@@ -44,6 +48,7 @@ func BenchmarkMap(b *testing.B) {
 func BenchmarkParseAndMap(b *testing.B) {
 	m := NewMapper(Fields{}, "tenant-a")
 	b.ReportAllocs()
+	defer benchcpu.Start(b)()
 	b.SetBytes(int64(len(benchRecord)))
 	for b.Loop() {
 		p, err := Parse(benchRecord)

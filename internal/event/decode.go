@@ -204,11 +204,19 @@ func (d *decoder) array() (any, error) {
 
 func (d *decoder) number() (any, error) {
 	start := d.i
+	if err := d.skipNumber(); err != nil {
+		return nil, err
+	}
+	return json.Number(d.s[start:d.i]), nil
+}
+
+// skipNumber consumes one number, checking its grammar.
+func (d *decoder) skipNumber() error {
 	if d.s[d.i] == '-' {
 		d.i++
 	}
 	if d.i >= len(d.s) {
-		return nil, errTruncated
+		return errTruncated
 	}
 	switch c := d.s[d.i]; {
 	case c == '0':
@@ -218,12 +226,12 @@ func (d *decoder) number() (any, error) {
 			d.i++
 		}
 	default:
-		return nil, d.syntaxf("invalid character %s in numeric literal", quoteByte(c))
+		return d.syntaxf("invalid character %s in numeric literal", quoteByte(c))
 	}
 	if d.i < len(d.s) && d.s[d.i] == '.' {
 		d.i++
 		if err := d.digits(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if d.i < len(d.s) && (d.s[d.i] == 'e' || d.s[d.i] == 'E') {
@@ -232,10 +240,10 @@ func (d *decoder) number() (any, error) {
 			d.i++
 		}
 		if err := d.digits(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return json.Number(d.s[start:d.i]), nil
+	return nil
 }
 
 // digits consumes one or more digits.
@@ -255,6 +263,14 @@ func (d *decoder) digits() error {
 // str decodes a string starting at its opening quote. A string with no
 // escapes and valid UTF-8 is a substring of the record: no copy.
 func (d *decoder) str() (string, error) {
+	s, _, err := d.strPlain()
+	return s, err
+}
+
+// strPlain is str that also reports whether the string was plain: a
+// substring of the record, with no escapes and valid UTF-8, whose text is
+// therefore already its canonical JSON spelling.
+func (d *decoder) strPlain() (s string, plain bool, err error) {
 	d.i++ // "
 	start := d.i
 	d.i = plainRun(d.s, d.i)
@@ -264,22 +280,24 @@ func (d *decoder) str() (string, error) {
 		case c == '"':
 			s := d.s[start:d.i]
 			d.i++
-			return s, nil
+			return s, true, nil
 		case c == '\\':
-			return d.slowStr(start)
+			s, err := d.slowStr(start)
+			return s, false, err
 		case c < 0x20:
-			return "", d.syntaxf("invalid character %s in string literal", quoteByte(c))
+			return "", false, d.syntaxf("invalid character %s in string literal", quoteByte(c))
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRuneInString(d.s[d.i:])
 			if r == utf8.RuneError && size == 1 {
-				return d.slowStr(start)
+				s, err := d.slowStr(start)
+				return s, false, err
 			}
 			d.i += size
 			continue
 		}
 		d.i++
 	}
-	return "", errTruncated
+	return "", false, errTruncated
 }
 
 // slowStr decodes a string that has escapes or non-ASCII bytes, with

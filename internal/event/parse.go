@@ -2,12 +2,10 @@ package event
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 )
 
 // Parsed is one raw record as received.
@@ -36,19 +34,22 @@ type Parsed struct {
 // alive. Copying every record would cost an allocation for a buffer that
 // callers (json.RawMessage from a decoder) already own exclusively.
 func Parse(raw []byte) (Parsed, error) {
+	return ParseHashed(raw, Hash(raw))
+}
+
+// ParseHashed is Parse for a record whose hash, Hash(raw), is known
+// already: the caller looked it up in the seen-set first.
+func ParseHashed(raw []byte, hash [32]byte) (Parsed, error) {
 	raw = bytes.TrimSpace(raw)
-	p := Parsed{Raw: raw}
+	p := Parsed{Raw: raw, Hash: hash}
 	if len(raw) == 0 {
-		p.Hash = sha256.Sum256(raw)
 		return p, recordErr("invalid JSON: empty record")
 	}
 	str := string(raw)
 	v, err := decodeRecord(str)
 	if err != nil {
-		p.Hash = sha256.Sum256(raw)
 		return p, recordErr("invalid JSON: " + describeJSONError(err))
 	}
-	p.Hash = canonicalHash(v)
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return p, recordErr("record is " + jsonKind(v) + ", not an object")
@@ -105,19 +106,4 @@ func jsonKind(v any) string {
 		return "a JSON object"
 	}
 	return fmt.Sprintf("a %T", v)
-}
-
-// canonBufs recycles the scratch buffer the canonical form is written into:
-// the form is only needed long enough to hash it.
-var canonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-func canonicalHash(v any) [32]byte {
-	bp := canonBufs.Get().(*[]byte)
-	b := AppendCanonical((*bp)[:0], v)
-	sum := sha256.Sum256(b)
-	if cap(b) <= 64<<10 { // don't pin a 1 MB record's buffer in the pool
-		*bp = b
-		canonBufs.Put(bp)
-	}
-	return sum
 }

@@ -258,15 +258,17 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 	var perr error // a pipeline error inside the callback
 	n, err := s.client.Fetch(ctx, start, end, func(raw []byte) error {
 		s.stats.Fetched.Add(1)
-		p, parseErr := event.Parse(raw)
-		if _, dup := ws.seen[p.Hash]; dup {
+		// Hash first: a duplicate needs no decoding.
+		h := event.Hash(raw)
+		if _, dup := ws.seen[h]; dup {
 			s.stats.Duplicate.Add(1)
 			return nil
 		}
-		if s.seen.Has(p.Hash) {
+		if s.seen.Has(h) {
 			s.stats.Duplicate.Add(1)
 			return nil
 		}
+		p, parseErr := event.ParseHashed(raw, h)
 		if parseErr != nil {
 			s.deadRecord(ws, log, win, parseErr, p.Hash, p.Raw, anchor)
 			return nil
