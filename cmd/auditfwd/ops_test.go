@@ -499,3 +499,24 @@ func TestBackfillResumesAndReports(t *testing.T) {
 		}
 	}
 }
+
+// A backfill meets "429 Too Many Requests" more often than --once's
+// attempt limit: it waits them out instead of giving up.
+func TestBackfillWaitsOutRateLimits(t *testing.T) {
+	e := backfillEnv(t, 1000)
+	e.sim.InjectFault(simulator.Fault{Status: 429, Times: 12})
+	code, _, stderr := runBin(t, nil, "backfill", "--config", e.cfg, "--source", "t", "--from", "now-5d")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	n429 := 0
+	for _, r := range e.sim.Requests() {
+		if r.Status == 429 {
+			n429++
+		}
+	}
+	if n429 != 12 {
+		t.Fatalf("%d answers were 429, want 12", n429)
+	}
+	e.check(t)
+}

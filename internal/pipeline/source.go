@@ -171,7 +171,12 @@ func (s *sourceRunner) run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		attempts++
+		var rl *wss.RateLimitError
+		if s.bf == nil || !errors.As(err, &rl) {
+			// A backfill is a long run of requests: the API saying "slow
+			// down" is expected, waited out, and not a failure.
+			attempts++
+		}
 		s.stats.failed(err)
 		var fatal *errFatal
 		if errors.As(err, &fatal) {
