@@ -26,6 +26,7 @@ bench-e2e: build
 fuzz:
 	go test -run='^$$' -fuzz=FuzzParse -fuzztime=60s ./internal/event/
 	go test -run='^$$' -fuzz=FuzzParseTime -fuzztime=60s ./internal/event/
+	go test -run='^$$' -fuzz=FuzzCanonicalText -fuzztime=60s ./internal/event/
 	go test -run='^$$' -fuzz=FuzzDecode -fuzztime=60s ./internal/source/wss/
 	go test -run='^$$' -fuzz=FuzzLookup -fuzztime=60s ./outputs/kafka/
 	go test -run='^$$' -fuzz=FuzzCEF -fuzztime=60s ./outputs/syslog/

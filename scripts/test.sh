@@ -23,7 +23,7 @@ go build -o bin/auditfwd ./cmd/auditfwd
 echo "== go test -race (full suite, real peers)"
 go test -race -count=1 -timeout 40m ./... 2>&1 | tee /tmp/auditfwd-test.log
 echo "== fuzz seed corpora ran as part of go test; short fuzz smoke:"
-for target in "FuzzParse ./internal/event/" "FuzzParseTime ./internal/event/" "FuzzDecode ./internal/source/wss/" "FuzzLookup ./outputs/kafka/" "FuzzCEF ./outputs/syslog/" "FuzzLEEF ./outputs/syslog/" "Fuzz5424 ./outputs/syslog/"; do
+for target in "FuzzParse ./internal/event/" "FuzzParseTime ./internal/event/" "FuzzCanonicalText ./internal/event/" "FuzzDecode ./internal/source/wss/" "FuzzLookup ./outputs/kafka/" "FuzzCEF ./outputs/syslog/" "FuzzLEEF ./outputs/syslog/" "Fuzz5424 ./outputs/syslog/"; do
   set -- $target
   go test -run='^$' -fuzz="^$1\$" -fuzztime=10s "$2"
 done
