@@ -401,8 +401,11 @@ func (s *sourceRunner) makeRoom(ctx context.Context, ws *windowState, sk sink) e
 	o, q := sk.o, sk.q
 	limit := int64(o.cfg.Queue.MaxBytes)
 	low := limit / 10 * 9
+	// The checks before every append read the queues' sizes without
+	// their locks (queue.Size): a drainer holds its queue's lock while it
+	// persists its delivery mark, and polling need not wait for that.
 	if o.cfg.Queue.Policy == "drop_oldest" {
-		total := o.queueStats().Unread
+		total := queuesSize(o, false)
 		if total < limit {
 			return nil
 		}
@@ -424,7 +427,7 @@ func (s *sourceRunner) makeRoom(ctx context.Context, ws *windowState, sk sink) e
 		}
 		return nil
 	}
-	if o.queueStats().Bytes < limit {
+	if queuesSize(o, true) < limit {
 		return nil
 	}
 	if err := s.checkpoint(ws, nil); err != nil {
@@ -444,6 +447,21 @@ func (s *sourceRunner) makeRoom(ctx context.Context, ws *windowState, sk sink) e
 	}
 	s.log.WithField("output", o.name).Info("queue below its limit again: polling goes on")
 	return nil
+}
+
+// queuesSize sums the output's queues' bytes past the delivery mark
+// (all) or past the read position.
+func queuesSize(o *outputRunner, all bool) int64 {
+	var n int64
+	for _, oq := range o.snapshot() {
+		bytes, unread := oq.q.Size()
+		if all {
+			n += bytes
+		} else {
+			n += unread
+		}
+	}
+	return n
 }
 
 // checkpoint makes the window's progress durable (see the package doc).

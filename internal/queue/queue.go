@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/auditfwd/auditfwd/internal/event"
@@ -83,6 +84,26 @@ type Queue struct {
 	rb    *bufio.Reader
 	rBase int64
 	rPos  int64 // position the reader's buffered stream is at
+
+	// Copies of end - delivered and end - readPos, stored under mu and
+	// read without it: the poller checks back-pressure before every
+	// append, and the consumer holds mu across disk reads and the store
+	// transaction that persists its delivery mark.
+	sizeBytes, sizeUnread atomic.Int64
+}
+
+// publish updates the lock-free copies; call with mu held after end,
+// delivered or readPos moved.
+func (q *Queue) publish() {
+	q.sizeBytes.Store(q.end - q.delivered)
+	q.sizeUnread.Store(q.end - q.readPos)
+}
+
+// Size returns Stats().Bytes and Stats().Unread without taking the
+// queue's lock: a back-pressure check never waits for the consumer. The
+// two may come from moments an operation apart.
+func (q *Queue) Size() (bytes, unread int64) {
+	return q.sizeBytes.Load(), q.sizeUnread.Load()
 }
 
 // Open opens the log in dir, cutting off everything past committed.
@@ -124,6 +145,7 @@ func Open(dir string, committed, delivered, segSize int64) (*Queue, error) {
 		return nil, err
 	}
 	q.nCommitted, q.oldest = n, oldest
+	q.publish()
 	return q, nil
 }
 
@@ -231,6 +253,7 @@ func (q *Queue) Append(ev event.Event, now time.Time) error {
 	}
 	q.end += size
 	q.nUncommitted++
+	q.publish()
 	return nil
 }
 
@@ -316,6 +339,7 @@ func (q *Queue) Rollback() error {
 		q.wb.Reset(io.Discard)
 	}
 	q.nUncommitted = 0
+	defer q.publish()
 	return q.truncateTo(q.committed)
 }
 
@@ -331,6 +355,7 @@ func (q *Queue) Notify() <-chan struct{} {
 func (q *Queue) Read(maxEvents int, maxBytes int64) ([]Entry, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	defer q.publish()
 	var out []Entry
 	var bytes int64
 	for q.readPos < q.committed && len(out) < maxEvents {
@@ -364,6 +389,7 @@ func (q *Queue) Available() int64 {
 func (q *Queue) AckAll(persist func(mark int64) error) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	defer q.publish()
 	mark := q.readPos
 	if mark == q.delivered {
 		return nil
@@ -391,6 +417,7 @@ func (q *Queue) AckAll(persist func(mark int64) error) error {
 func (q *Queue) DropOldest(maxBytes int64, persist func(mark int64) error) (int64, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	defer q.publish()
 	var n int64
 	for q.end-q.readPos > maxBytes && q.readPos < q.committed {
 		e, err := q.readAt(q.readPos, true)

@@ -226,3 +226,99 @@ func BenchmarkAppendSyncReadAck(b *testing.B) {
 	}
 	b.ReportMetric(float64(frameHeader+payloadHeader+len(doc))/float64(len(doc)), "disk/doc-bytes")
 }
+
+// TestSizeFollowsStats: the lock-free Size agrees with Stats after every
+// kind of move: append, rollback, read, ack, drop, reopen.
+func TestSizeFollowsStats(t *testing.T) {
+	dir := t.TempDir()
+	q, err := Open(dir, 0, 0, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(step string) {
+		t.Helper()
+		b, u := q.Size()
+		if st := q.Stats(); b != st.Bytes || u != st.Unread {
+			t.Fatalf("%s: Size = %d, %d; Stats = %d, %d", step, b, u, st.Bytes, st.Unread)
+		}
+	}
+	check("new")
+	q.Commit(appendN(t, q, 0, 50))
+	check("append")
+	appendN(t, q, 50, 10)
+	check("uncommitted")
+	if err := q.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	check("rollback")
+	if _, err := q.Read(7, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	check("read")
+	var mark int64
+	if err := q.AckAll(func(m int64) error { mark = m; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	check("ack")
+	if _, err := q.DropOldest(q.Stats().Bytes/2, func(m int64) error { mark = m; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	check("drop")
+	end, _ := q.Sync()
+	q.Close()
+	if q, err = Open(dir, end, mark, 4096); err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	check("reopen")
+}
+
+// benchBackPressureCheck is the poller's check before an append while the
+// consumer persists delivery marks under the queue's lock (a store
+// transaction with fsync, here 1 ms of sleep).
+func benchBackPressureCheck(b *testing.B, check func(q *Queue) int64) {
+	q, _ := Open(b.TempDir(), 0, 0, 64<<20)
+	defer q.Close()
+	q.Commit(appendBench(b, q, 100))
+	b.ReportAllocs()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// AckAll's hold of the lock around persist, a store commit.
+			q.mu.Lock()
+			time.Sleep(time.Millisecond)
+			q.mu.Unlock()
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	for b.Loop() {
+		if check(q) < 0 {
+			b.Fatal("negative size")
+		}
+	}
+	close(stop)
+	<-done
+}
+
+func appendBench(b *testing.B, q *Queue, n int) int64 {
+	for i := 0; i < n; i++ {
+		q.Append(ev(i), time.Now())
+	}
+	end, _ := q.Sync()
+	return end
+}
+
+func BenchmarkBackPressureStats(b *testing.B) {
+	benchBackPressureCheck(b, func(q *Queue) int64 { return q.Stats().Bytes })
+}
+
+func BenchmarkBackPressureSize(b *testing.B) {
+	benchBackPressureCheck(b, func(q *Queue) int64 { n, _ := q.Size(); return n })
+}
