@@ -87,9 +87,26 @@ type mapped struct {
 // field, or its time cannot be parsed. The returned Event carries p.Hash even
 // then, for the dead letter.
 func (m *Mapper) Map(p *Parsed, ingested time.Time) (Event, error) {
+	bp := docBufs.Get().(*[]byte)
+	ev, doc, err := m.MapTo((*bp)[:0], p, ingested)
+	if err == nil {
+		ev.Doc = append(make([]byte, 0, len(doc)), doc...)
+	}
+	if cap(doc) <= 256<<10 { // a huge record's buffer is not worth pinning
+		*bp = doc[:0]
+		docBufs.Put(bp)
+	}
+	return ev, err
+}
+
+// MapTo is Map writing the document into dst (appended) instead of a new
+// slice: ev.Doc aliases the returned buffer, so it is valid only until the
+// caller reuses that buffer. The poller copies each event into the queues
+// at once and maps the next record into the same buffer.
+func (m *Mapper) MapTo(dst []byte, p *Parsed, ingested time.Time) (Event, []byte, error) {
 	ev := Event{Hash: p.Hash}
 	if p.Obj == nil {
-		return ev, recordErr("record is not a JSON object")
+		return ev, dst, recordErr("record is not a JSON object")
 	}
 	if ingested.IsZero() {
 		ingested = time.Now()
@@ -99,7 +116,7 @@ func (m *Mapper) Map(p *Parsed, ingested time.Time) (Event, error) {
 	var r mapped
 	r.obj = p.Obj
 	if err := m.findTime(&r, ingested.Add(maxAhead)); err != nil {
-		return ev, err
+		return ev, dst, err
 	}
 	for f := factID; f < numFacts; f++ {
 		r.facts[f] = r.findScalar(m, f)
@@ -107,15 +124,10 @@ func (m *Mapper) Map(p *Parsed, ingested time.Time) (Event, error) {
 	}
 	m.collectRelated(&r)
 
-	bp := docBufs.Get().(*[]byte)
-	doc := m.appendDoc((*bp)[:0], &r, p, ingested)
+	doc := m.appendDoc(dst, &r, p, ingested)
 	ev.Time = r.time
-	ev.Doc = append(make([]byte, 0, len(doc)), doc...)
-	if cap(doc) <= 256<<10 { // a huge record's buffer is not worth pinning
-		*bp = doc
-		docBufs.Put(bp)
-	}
-	return ev, nil
+	ev.Doc = doc[len(dst):]
+	return ev, doc, nil
 }
 
 var docBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}

@@ -260,6 +260,7 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 	log := s.log.WithField("window", win)
 	anchor := now.Unix()
 	before := s.counts()
+	docBuf := make([]byte, 0, 4096)
 	var perr error // a pipeline error inside the callback
 	n, err := s.client.Fetch(ctx, start, end, func(raw []byte) error {
 		s.stats.Fetched.Add(1)
@@ -278,7 +279,12 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 			s.deadRecord(ws, log, win, parseErr, p.Hash, p.Raw, anchor)
 			return nil
 		}
-		ev, mapErr := s.mapper.Map(&p, time.Now())
+		// Into one reused buffer: enqueue copies the event into the queues
+		// before the next record is mapped.
+		ev, buf, mapErr := s.mapper.MapTo(docBuf[:0], &p, time.Now())
+		if cap(buf) <= 1<<20 {
+			docBuf = buf
+		}
 		if mapErr != nil {
 			s.deadRecord(ws, log, win, mapErr, p.Hash, p.Raw, anchor)
 			return nil
