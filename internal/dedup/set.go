@@ -32,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 )
 
 // maxRun caps how many hashes a merge writes into one run (~9 MiB).
@@ -118,6 +119,18 @@ func (s *Set) Has(h [32]byte) bool {
 		}
 	}
 	return false
+}
+
+// Trim gives the pages of the mapped run files back (they stay in the
+// page cache, clean): the process then holds the filters and indexes plus
+// what lookups touch until the next Trim. The poller trims after every
+// checkpoint, so its resident memory follows one window, not the horizon.
+func (s *Set) Trim() {
+	for _, r := range s.runs {
+		if r.data != nil {
+			_ = syscall.Madvise(r.data, syscall.MADV_DONTNEED)
+		}
+	}
 }
 
 // Count is the number of hashes held (a hash in two runs counts twice

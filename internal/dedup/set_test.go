@@ -76,6 +76,8 @@ func TestAddHasMergeReopen(t *testing.T) {
 		}
 	}
 	check(s)
+	s.Trim() // the pages go; the lookups read them again
+	check(s)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.run"))
 	if len(files) != s.Runs() {
 		t.Fatalf("%d files for %d live runs: merged files were not deleted", len(files), s.Runs())

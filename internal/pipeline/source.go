@@ -459,7 +459,9 @@ func (s *sourceRunner) makeRoom(ctx context.Context, ws *windowState, sk sink) e
 // (all) or past the read position.
 func queuesSize(o *outputRunner, all bool) int64 {
 	var n int64
-	for _, oq := range o.snapshot() {
+	o.mu.Lock() // not snapshot(): no copy per record
+	defer o.mu.Unlock()
+	for _, oq := range o.queues {
 		bytes, unread := oq.q.Size()
 		if all {
 			n += bytes
@@ -518,6 +520,7 @@ func (s *sourceRunner) checkpoint(ws *windowState, cursor *time.Time) error {
 		return err
 	}
 	change.Apply()
+	s.seen.Trim()
 	for _, sk := range s.sinks {
 		sk.q.Commit(marks[sk.key])
 	}
