@@ -173,6 +173,16 @@ func (p *Pipeline) apply(pollCtx, drainCtx context.Context, req reloadRequest) e
 		}
 	}
 	for _, s := range newSrcs {
+		if _, kept := oldSrc[s.cfg.Name]; kept && oldSrc[s.cfg.Name] != s {
+			// Built while the old runner still polled: take the cursor it
+			// left, not the one read then.
+			c, ok, err := p.store.Cursor(s.cfg.Name)
+			if err != nil {
+				fatal = errors.Join(fatal, err)
+				continue
+			}
+			s.cursor, s.hasCursor = c, ok
+		}
 		if err := p.wire(s); err != nil {
 			fatal = errors.Join(fatal, err)
 			continue
