@@ -75,7 +75,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run", "run --config FILE [--once] [--dry-run]", stderr)
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	once := fs.Bool("once", false, "catch up to now, deliver, commit, exit (for cron and tests)")
-	dryRun := fs.Bool("dry-run", false, "poll and normalize, print the events on stdout instead of the outputs, commit nothing (works on a copy of the state)")
+	dryRun := fs.Bool("dry-run", false, "poll and normalize until caught up, print the events on stdout instead of the outputs, commit nothing (works on a copy of the state), exit")
 	if done, code := parseFlags(fs, args, stdout); done {
 		return code
 	}
@@ -85,7 +85,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(cfg.Log, stderr)
 	if *dryRun {
-		return dryRunPipeline(cfg, log, stdout, *once)
+		return dryRunPipeline(cfg, log, stdout)
 	}
 	return runPipelineWith(cfg, log, stdout, pipeline.Options{Once: *once}, hooks{reloadFrom: *cfgPath})
 }
@@ -93,7 +93,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 // dryRunPipeline runs the sources against a throw-away copy of the state
 // with one stdout output in place of the configured ones: what a real run
 // would send next, without moving anything.
-func dryRunPipeline(cfg *config.Config, log *logrus.Logger, stdout io.Writer, once bool) int {
+func dryRunPipeline(cfg *config.Config, log *logrus.Logger, stdout io.Writer) int {
 	tmp, err := os.MkdirTemp("", "auditfwd-dry-run-")
 	if err != nil {
 		log.WithError(err).Error("dry run")
@@ -122,7 +122,8 @@ func dryRunPipeline(cfg *config.Config, log *logrus.Logger, stdout io.Writer, on
 	common := cfg.Outputs[0].OutputCommon
 	common.Name, common.Type = "dry-run", "stdout"
 	dry.Outputs = []config.Output{{OutputCommon: common, Stdout: &stdoutout.Config{}}}
-	return runPipelineWith(&dry, log, stdout, pipeline.Options{Once: once}, hooks{})
+	// Always once: a dry run shows what the next run would send, then ends.
+	return runPipelineWith(&dry, log, stdout, pipeline.Options{Once: true}, hooks{})
 }
 
 // hooks are the optional parts of runPipelineWith.

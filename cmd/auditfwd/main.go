@@ -30,7 +30,7 @@ Usage:
   auditfwd demo                          built-in WSS simulator -> pipeline -> stdout and ./demo-out/
   auditfwd run --config FILE [--once] [--dry-run]
                                          poll forever (or catch up, deliver, exit with --once);
-                                         --dry-run prints events on stdout and commits nothing
+                                         --dry-run prints what would be sent on stdout, commits nothing, exits
   auditfwd validate --config FILE        report every configuration error; exit 2 on error
   auditfwd check --config FILE           test every source's credential and every output's target; write nothing
   auditfwd status --config FILE|--url U  the running agent's sources and outputs: lag, last poll, queues, errors

@@ -348,7 +348,7 @@ func TestStateShowSetReset(t *testing.T) {
 		{[]string{"state", "set", "--config", e.cfg, "--source", "t", "--cursor", "tomorrow"}, 2, "not a time"},
 		{[]string{"state", "set", "--config", e.cfg, "--source", "t", "--cursor", "2999-01-01"}, 2, "in the future"},
 		{[]string{"state", "set", "--config", e.cfg, "--source", "nope", "--cursor", "now"}, 2, `no source "nope"`},
-		{[]string{"state", "reset", "--config", e.cfg, "--source", "t"}, 2, "Add --yes"},
+		{[]string{"state", "set", "--config", e.cfg, "--source", "t", "now", "extra"}, 2, "unexpected argument"},
 		{[]string{"state", "frob", "--config", e.cfg}, 2, "unknown subcommand"},
 	} {
 		code, _, stderr := runBin(t, nil, c.args...)
@@ -357,9 +357,14 @@ func TestStateShowSetReset(t *testing.T) {
 		}
 	}
 
-	// Reset: everything is sent again, once more (the SIEM dedups by hash).
-	if code, _, stderr := runBin(t, nil, "state", "reset", "--config", e.cfg, "--source", "t", "--yes"); code != 0 {
-		t.Fatalf("reset: %s", stderr)
+	// The time may come as the last argument.
+	if code, out, stderr := runBin(t, nil, "state", "set", "--config", e.cfg, "--source", "t", start); code != 0 || !strings.Contains(out, "to "+start) {
+		t.Fatalf("state set TIME: exit %d %s %s", code, out, stderr)
+	}
+	// Reset (not on a terminal: no question): everything is sent again,
+	// once more (the SIEM dedups by hash).
+	if code, out, stderr := runBin(t, nil, "state", "reset", "--config", e.cfg, "--source", "t"); code != 0 || !strings.Contains(out, "reset (all)") {
+		t.Fatalf("reset: %s %s", out, stderr)
 	}
 	if r := stateJSON(t, e.cfg); r.Sources[0].Cursor != nil || r.Sources[0].SeenCount != 0 {
 		t.Fatalf("after reset: %+v", r.Sources[0])

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,8 +21,8 @@ import (
 
 const stateUsage = `Usage:
   auditfwd state show  --config FILE [--source NAME] [--json]
-  auditfwd state set   --config FILE --source NAME --cursor TIME
-  auditfwd state reset --config FILE --source NAME [--only cursor|seen] --yes
+  auditfwd state set   --config FILE --source NAME --cursor TIME   (or TIME as the last argument)
+  auditfwd state reset --config FILE --source NAME [--only cursor|seen] [--yes]
 
 show   prints each source's cursor, last successful poll and seen-set (dedup
        store) size, and each queue's commit and delivery marks.
@@ -29,6 +32,7 @@ set    moves a source's cursor: the next poll starts at TIME (to read a day
 reset  forgets a source's cursor and seen-set: the next run starts at the
        source's configured start and sends everything again (the SIEMs get
        duplicates, which the event hash lets them drop). --only limits it.
+       On a terminal it asks first, unless --yes.
 
 Stop the agent first: the state is locked while it runs.
 TIME: RFC 3339 (2026-11-20T00:00:00Z), a date (2026-11-20, UTC midnight),
@@ -54,9 +58,19 @@ func cmdState(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "show: print JSON")
 	cursor := fs.String("cursor", "", "set: the new cursor (TIME)")
 	only := fs.String("only", "", "reset: only the cursor or only the seen-set")
-	yes := fs.Bool("yes", false, "reset: confirm")
-	if done, code := parseFlags(fs, rest, stdout); done {
-		return code
+	yes := fs.Bool("yes", false, "reset: do not ask (it asks only on a terminal)")
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	// "state set --source X 2026-11-20": the time may come last.
+	if sub == "set" && *cursor == "" && fs.NArg() == 1 {
+		*cursor = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "auditfwd state %s: unexpected argument %q\n", sub, fs.Arg(0))
+		return exitUsage
 	}
 	cfg, code := loadConfig(*cfgPath, stderr)
 	if cfg == nil {
@@ -132,16 +146,20 @@ func cmdState(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "auditfwd state reset: %v\n", err)
 			return exitRuntime
 		}
-		if !*yes {
-			fmt.Fprintf(stderr, "auditfwd state reset: this forgets source %s's %s (%d seen hashes); the next run sends records again. Add --yes to do it.\n",
+		if !*yes && isTerminal(os.Stdin) {
+			fmt.Fprintf(stderr, "This forgets source %s's %s (%d seen hashes): the next run sends its records again. Reset? [y/N] ",
 				*source, map[string]string{"all": "cursor and seen-set", "cursor": "cursor", "seen": "seen-set"}[what], info.SeenCount)
-			return exitUsage
+			answer, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+			if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+				fmt.Fprintln(stderr, "auditfwd state reset: not done")
+				return exitUsage
+			}
 		}
 		if err := st.ResetSource(*source, what); err != nil {
 			fmt.Fprintf(stderr, "auditfwd state reset: %v\n", err)
 			return exitRuntime
 		}
-		fmt.Fprintf(stdout, "source %s: reset (%s)\n", *source, what)
+		fmt.Fprintf(stdout, "source %s: reset (%s); it held %d seen hashes\n", *source, what, info.SeenCount)
 		return exitOK
 	}
 }
