@@ -9,7 +9,8 @@ import (
 	"hash/crc32"
 	"os"
 	"sort"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // A run file: a 32-byte header, then count entries sorted by hash, each the
@@ -79,7 +80,7 @@ func (r *run) close() error {
 	if r.data == nil {
 		return nil
 	}
-	err := syscall.Munmap(r.data)
+	err := unix.Munmap(r.data)
 	r.data = nil
 	return err
 }
@@ -98,7 +99,7 @@ func openRun(path string, seq uint64) (*run, error) {
 	if st.Size() < headerSize {
 		return nil, fmt.Errorf("seen-set run %s: %d bytes, shorter than its header", path, st.Size())
 	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	data, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		return nil, fmt.Errorf("seen-set run %s: mmap: %w", path, err)
 	}

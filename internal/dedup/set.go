@@ -32,7 +32,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // maxRun caps how many hashes a merge writes into one run (~9 MiB).
@@ -128,7 +129,7 @@ func (s *Set) Has(h [32]byte) bool {
 func (s *Set) Trim() {
 	for _, r := range s.runs {
 		if r.data != nil {
-			_ = syscall.Madvise(r.data, syscall.MADV_DONTNEED)
+			_ = unix.Madvise(r.data, unix.MADV_DONTNEED)
 		}
 	}
 }
