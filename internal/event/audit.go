@@ -11,6 +11,14 @@ package event
 var reservedAudit = [...]string{"object_type", "object_name", "operation_type", "status", "source_ip", "raw"}
 
 func isReservedAudit(key string) bool {
+	if key == "" {
+		return false
+	}
+	switch key[0] { // the first letters of reservedAudit
+	case 'o', 's', 'r':
+	default:
+		return false
+	}
 	for _, r := range reservedAudit {
 		if len(key) >= len(r) && key[:len(r)] == r && (len(key) == len(r) || key[len(r)] == '.') {
 			return true

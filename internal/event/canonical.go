@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/json"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -205,19 +206,9 @@ var plainByte = func() (t [256]bool) {
 // "Bit Twiddling Hacks" (hasless, haszero): long strings, event.original
 // above all, are mostly plain, and writing them is much of a document's cost.
 func plainRun(s string, i int) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	for ; i+8 <= len(s); i += 8 {
-		w := s[i : i+8]
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-		quote := x ^ (ones * '"')
-		backslash := x ^ (ones * '\\')
-		// With every byte below 0x80 (x's high bits clear) a byte's high
-		// bit survives these subtractions only if it is below 0x20, or is
-		// the quote or backslash (xor made it 0), or borrowed from a lower
-		// byte that was.
-		if ((x-ones*0x20)|(quote-ones)|(backslash-ones)|x)&highs != 0 {
-			break
+		if m := nonPlain(load64(s, i)); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
 	for i < len(s) && plainByte[s[i]] {
@@ -226,16 +217,54 @@ func plainRun(s string, i int) int {
 	return i
 }
 
+// load64 reads s[i:i+8] as a little-endian word (one load once compiled).
+func load64(s string, i int) uint64 {
+	w := s[i : i+8]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
+// nonPlain marks (high bit of the byte) the bytes of word x that are not
+// plain, exactly in its lowest marked byte: with every byte below 0x80 (x's
+// high bits clear) a byte's high bit survives these subtractions only if it
+// is below 0x20, or is the quote or backslash (xor made it 0), or borrowed
+// from a lower byte that was. A borrow only moves up, so the lowest marked
+// byte is always a real one: the first byte that is not plain.
+func nonPlain(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := x ^ (ones * '"')
+	backslash := x ^ (ones * '\\')
+	return ((x - ones*0x20) | (quote - ones) | (backslash - ones) | x) & highs
+}
+
 // appendString writes s as a JSON string with the fewest escapes that keep it
 // valid and on one line: only ", \ and C0 controls are escaped, nothing is
 // HTML-escaped, and each invalid UTF-8 byte becomes U+FFFD (as encoding/json
 // does when decoding). Being minimal and fixed is what makes it canonical;
 // escaping every control character is what keeps every document one line.
 func appendString(dst []byte, s string) []byte {
+	// Room for the quotes and a few escapes up front spares the appends
+	// below their growth checks' slow path.
+	dst = slices.Grow(dst, len(s)+16)
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if i = plainRun(s, i); i >= len(s) {
+		// plainRun, by hand: this runs once per escape, and a quote-dense
+		// record (event.original) has one every few bytes.
+		for {
+			if i+8 > len(s) {
+				for i < len(s) && plainByte[s[i]] {
+					i++
+				}
+				break
+			}
+			if m := nonPlain(load64(s, i)); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
 			break
 		}
 		c := s[i]
@@ -251,10 +280,16 @@ func appendString(dst []byte, s string) []byte {
 			i += size
 			continue
 		}
+		if c == '"' || c == '\\' {
+			// The escaped byte itself goes out with the next run.
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\')
+			start = i
+			i++
+			continue
+		}
 		dst = append(dst, s[start:i]...)
 		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
 		case '\n':
 			dst = append(dst, '\\', 'n')
 		case '\r':

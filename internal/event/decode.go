@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // decodeRecord decodes one JSON value into exactly what json.Decoder with
@@ -39,6 +40,49 @@ type decoder struct {
 	s     string
 	i     int
 	depth int
+	slab  []string // backing store for boxed strings; see box
+}
+
+// eface is the layout of an empty interface: type word, then a pointer to
+// the value.
+type eface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+// The type words of string and json.Number, taken from real interfaces.
+var (
+	stringType = typeWord("")
+	numberType = typeWord(json.Number(""))
+)
+
+func typeWord(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
+
+// box returns s as an interface holding a string (typ stringType) or a
+// json.Number (typ numberType), exactly what any(s) or any(json.Number(s))
+// gives. Converting makes a 16-byte allocation per value, and a record is
+// mostly string values; box instead stores the string headers in a slab of
+// 16 and points the interfaces into it, one allocation for many values. A
+// full slab is never grown in place (values point into it): the next value
+// starts a new one. The slab holds only headers of strings that are
+// substrings of d.s (the decoder's own copy of the record) or freshly built:
+// nothing refers to the caller's bytes.
+func (d *decoder) box(typ unsafe.Pointer, s string) any {
+	if s == "" {
+		if typ == numberType {
+			return json.Number("")
+		}
+		return ""
+	}
+	if len(d.slab) == cap(d.slab) {
+		d.slab = make([]string, 0, 16)
+	}
+	d.slab = append(d.slab, s)
+	var v any
+	e := (*eface)(unsafe.Pointer(&v))
+	e.typ = typ
+	e.data = unsafe.Pointer(&d.slab[len(d.slab)-1])
+	return v
 }
 
 func (d *decoder) skipSpace() {
@@ -70,7 +114,11 @@ func (d *decoder) value() (any, error) {
 	case c == '[':
 		return d.array()
 	case c == '"':
-		return d.str()
+		s, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		return d.box(stringType, s), nil
 	case c == '-' || isDigit(c):
 		return d.number()
 	case c == 't':
@@ -109,14 +157,11 @@ func (d *decoder) object() (any, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
-	d.i++ // {
-	// A record has a dozen or so keys: sizing the top-level map for them at
-	// once saves the several allocations of growing it key by key.
-	hint := 0
 	if d.depth == 1 {
-		hint = 16
+		return d.topObject()
 	}
-	m := make(map[string]any, hint)
+	d.i++ // {
+	m := make(map[string]any)
 	d.skipSpace()
 	if d.i < len(d.s) && d.s[d.i] == '}' {
 		d.i++
@@ -166,6 +211,67 @@ func (d *decoder) object() (any, error) {
 	}
 }
 
+// topObject is object for the record itself. Its members are gathered
+// first so that the map is made at its exact size: one right-sized
+// allocation instead of growing key by key, or a guess that is too big for
+// most records and too small for some.
+func (d *decoder) topObject() (any, error) {
+	d.i++ // {
+	var arr [32]member
+	ms := arr[:0]
+	d.skipSpace()
+	if d.i < len(d.s) && d.s[d.i] == '}' {
+		d.i++
+		d.depth--
+		return make(map[string]any), nil
+	}
+	for {
+		if d.i >= len(d.s) {
+			return nil, errTruncated
+		}
+		if d.s[d.i] != '"' {
+			return nil, d.syntaxf("invalid character %s looking for beginning of object key string", quoteByte(d.s[d.i]))
+		}
+		key, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		d.skipSpace()
+		if d.i >= len(d.s) {
+			return nil, errTruncated
+		}
+		if d.s[d.i] != ':' {
+			return nil, d.syntaxf("invalid character %s after object key", quoteByte(d.s[d.i]))
+		}
+		d.i++
+		d.skipSpace()
+		v, err := d.value()
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, member{key, v})
+		d.skipSpace()
+		if d.i >= len(d.s) {
+			return nil, errTruncated
+		}
+		switch d.s[d.i] {
+		case ',':
+			d.i++
+			d.skipSpace()
+		case '}':
+			d.i++
+			d.depth--
+			m := make(map[string]any, len(ms))
+			for _, kv := range ms {
+				m[kv.key] = kv.val // a repeated key keeps its last value, as encoding/json does
+			}
+			return m, nil
+		default:
+			return nil, d.syntaxf("invalid character %s after object key:value pair", quoteByte(d.s[d.i]))
+		}
+	}
+}
+
 func (d *decoder) array() (any, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
@@ -207,7 +313,7 @@ func (d *decoder) number() (any, error) {
 	if err := d.skipNumber(); err != nil {
 		return nil, err
 	}
-	return json.Number(d.s[start:d.i]), nil
+	return d.box(numberType, d.s[start:d.i]), nil
 }
 
 // skipNumber consumes one number, checking its grammar.

@@ -67,7 +67,7 @@ func synthMessage(r *mapped) string {
 func (m *Mapper) appendDoc(b []byte, r *mapped, p *Parsed, ingested time.Time) []byte {
 	f := &r.facts
 	action := actionName(f[factOperation].val)
-	category, types := categorize(verbOf(action), classifyObject(f[factObjectType].val))
+	category, types := categorize(verbOf(action), r.object)
 
 	b = append(b, `{"@timestamp":"`...)
 	b = appendTimestamp(b, r.time)

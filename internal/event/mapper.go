@@ -71,6 +71,8 @@ type mapped struct {
 	foldReady bool
 	fold      foldMatches
 
+	object objectInfo // classifyObject of the object type, taken once
+
 	userEmail, targetName, targetEmail string
 	sourceIP                           netip.Addr
 	sourcePort                         uint16
@@ -122,6 +124,7 @@ func (m *Mapper) MapTo(dst []byte, p *Parsed, ingested time.Time) (Event, []byte
 		r.facts[f] = r.findScalar(m, f)
 		r.consume(r.facts[f].key)
 	}
+	r.object = classifyObject(r.facts[factObjectType].val)
 	m.collectRelated(&r)
 
 	doc := m.appendDoc(dst, &r, p, ingested)

@@ -17,6 +17,11 @@ func (m *Mapper) collectRelated(r *mapped) {
 		}
 	}
 	for _, c := range m.facts[factUser] {
+		// The key that gave the actor gives nothing new: it is in the
+		// set already and was tried as an email.
+		if k := r.facts[factUser].key; k != "" && c.key == k {
+			continue
+		}
 		if s, ok := scalarString(r.obj[c.key]); ok {
 			r.relatedUser.add(s)
 			// Every user candidate names the actor, so an email under
@@ -26,7 +31,7 @@ func (m *Mapper) collectRelated(r *mapped) {
 			}
 		}
 	}
-	if name := r.facts[factObjectName].val; name != "" && classifyObject(r.facts[factObjectType].val).person {
+	if name := r.facts[factObjectName].val; name != "" && r.object.person {
 		r.targetName = name
 		if looksLikeEmail(name) {
 			r.targetEmail = name
@@ -44,6 +49,9 @@ func (m *Mapper) collectRelated(r *mapped) {
 		}
 	}
 	for _, c := range m.facts[factSourceIP] {
+		if k := r.facts[factSourceIP].key; k != "" && c.key == k { // its addresses are in already
+			continue
+		}
 		if s, ok := scalarString(r.obj[c.key]); ok {
 			r.addAddrs(s)
 		}
