@@ -46,6 +46,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
 `
 
 func main() {
+	tuneGC()
 	stopProfiles := startProfiles(os.Stderr)
 	code := run(os.Args[1:], os.Stdout, os.Stderr)
 	stopProfiles()
