@@ -153,71 +153,14 @@ func (d *decoder) enter() error {
 	return nil
 }
 
+// object gathers its members first so that the map is made at its exact
+// size: one right-sized allocation instead of growing key by key.
 func (d *decoder) object() (any, error) {
 	if err := d.enter(); err != nil {
 		return nil, err
 	}
-	if d.depth == 1 {
-		return d.topObject()
-	}
-	d.i++ // {
-	m := make(map[string]any)
-	d.skipSpace()
-	if d.i < len(d.s) && d.s[d.i] == '}' {
-		d.i++
-		d.depth--
-		return m, nil
-	}
-	for {
-		if d.i >= len(d.s) {
-			return nil, errTruncated
-		}
-		if d.s[d.i] != '"' {
-			return nil, d.syntaxf("invalid character %s looking for beginning of object key string", quoteByte(d.s[d.i]))
-		}
-		key, err := d.str()
-		if err != nil {
-			return nil, err
-		}
-		d.skipSpace()
-		if d.i >= len(d.s) {
-			return nil, errTruncated
-		}
-		if d.s[d.i] != ':' {
-			return nil, d.syntaxf("invalid character %s after object key", quoteByte(d.s[d.i]))
-		}
-		d.i++
-		d.skipSpace()
-		v, err := d.value()
-		if err != nil {
-			return nil, err
-		}
-		m[key] = v // a repeated key keeps its last value, as encoding/json does
-		d.skipSpace()
-		if d.i >= len(d.s) {
-			return nil, errTruncated
-		}
-		switch d.s[d.i] {
-		case ',':
-			d.i++
-			d.skipSpace()
-		case '}':
-			d.i++
-			d.depth--
-			return m, nil
-		default:
-			return nil, d.syntaxf("invalid character %s after object key:value pair", quoteByte(d.s[d.i]))
-		}
-	}
-}
-
-// topObject is object for the record itself. Its members are gathered
-// first so that the map is made at its exact size: one right-sized
-// allocation instead of growing key by key, or a guess that is too big for
-// most records and too small for some.
-func (d *decoder) topObject() (any, error) {
-	d.i++ // {
-	var arr [32]member
+	d.i++              // {
+	var arr [16]member // on the stack; a bigger object spills to the heap
 	ms := arr[:0]
 	d.skipSpace()
 	if d.i < len(d.s) && d.s[d.i] == '}' {
