@@ -49,21 +49,24 @@ func victoriaLogsBin(tb testing.TB) string {
 type VictoriaLogs struct {
 	Base string // http://127.0.0.1:PORT
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *Buffer
 }
 
-type syncBuffer struct {
+// Buffer is a bytes.Buffer a running process writes while a test reads.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+// String returns what was written so far.
+func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -82,7 +85,7 @@ func StartVictoriaLogs(tb testing.TB) *VictoriaLogs {
 		}
 		addr := l.Addr().String()
 		l.Close()
-		vl := &VictoriaLogs{Base: "http://" + addr, out: &syncBuffer{}}
+		vl := &VictoriaLogs{Base: "http://" + addr, out: &Buffer{}}
 		vl.cmd = exec.Command(bin, "-httpListenAddr="+addr, "-storageDataPath="+tb.TempDir(),
 			"-retentionPeriod=100y", "-loggerLevel=WARN")
 		vl.cmd.Stdout, vl.cmd.Stderr = vl.out, vl.out
