@@ -154,9 +154,6 @@ func (s *Set) Anchors() (oldest, newest int64, ok bool) {
 	return oldest, newest, len(s.runs) > 0
 }
 
-// Live is the list of live runs, encoded for the state store.
-func (s *Set) Live() []byte { return encodeList(runSeqs(s.runs)) }
-
 // Change is a prepared change of the live runs: its files are durable,
 // but the set uses them only after Apply.
 type Change struct {
@@ -259,9 +256,6 @@ func (s *Set) Expire(cutoff int64) (*Change, error) {
 	}
 	return c, nil
 }
-
-// Reset prepares forgetting every hash.
-func (s *Set) Reset() *Change { return &Change{s: s, drop: slices.Clone(s.runs)} }
 
 // write merges runs and es into a new durable run file.
 func (s *Set) write(runs []*run, es []entry) (*run, error) {

@@ -136,8 +136,8 @@ func (s *sourceRunner) windowFrom(start, limit time.Time) (time.Time, time.Time)
 	return start, end
 }
 
-// backfillCommitted records a committed window in the progress and returns
-// the value to save with it.
+// backfillNext is the progress after the window [start, end) with counts
+// d, and its encoding, to save with the window's checkpoint.
 func (s *sourceRunner) backfillNext(start, end time.Time, d DayCount) (BackfillProgress, []byte) {
 	next := s.bf.clone()
 	next.Next = end

@@ -165,13 +165,6 @@ func (p *Pipeline) runners() ([]*sourceRunner, []*outputRunner) {
 	return p.srcs, p.outs
 }
 
-// Config is the configuration running now (it changes on reload).
-func (p *Pipeline) Config() *config.Config {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.cfg
-}
-
 // SourceStats returns the named source's counters.
 func (p *Pipeline) SourceStats(name string) *SourceStats {
 	srcs, _ := p.runners()
@@ -429,6 +422,19 @@ func OpenSeen(st *state.Store, stateDir, source string) (*dedup.Set, error) {
 	return dedup.Open(SeenDir(stateDir, source), live)
 }
 
+// commitSeen commits c with the seen-set change's live runs, then switches
+// the set to them (or drops the change's files when the commit fails). The
+// checkpoint does the same inside its own, longer, sequence.
+func (p *Pipeline) commitSeen(c state.Commit, change *dedup.Change) error {
+	c.Extra = map[string][]byte{state.KeySeenRuns: change.Live()}
+	if err := p.store.Commit(c); err != nil {
+		change.Abort()
+		return err
+	}
+	change.Apply()
+	return nil
+}
+
 // seenSet returns the source's seen-set, opening it (and moving a seen-set
 // of the old bbolt layout into it) on first use.
 func (p *Pipeline) seenSet(source string) (*dedup.Set, error) {
@@ -456,13 +462,10 @@ func (p *Pipeline) seenSet(source string) (*dedup.Set, error) {
 			set.Close()
 			return nil, err
 		}
-		err = p.store.Commit(state.Commit{Source: source, Extra: map[string][]byte{state.KeySeenRuns: change.Live()}, DropLegacySeen: true})
-		if err != nil {
-			change.Abort()
+		if err := p.commitSeen(state.Commit{Source: source, DropLegacySeen: true}, change); err != nil {
 			set.Close()
 			return nil, fmt.Errorf("move the seen-set to its new layout: %w", err)
 		}
-		change.Apply()
 		p.log.WithFields(logrus.Fields{"source": source, "hashes": len(old)}).Info("seen-set moved to its new on-disk layout")
 	}
 	p.seen[source] = set

@@ -547,12 +547,10 @@ func (s *sourceRunner) sweep(log *logrus.Entry) {
 		return
 	}
 	before := s.seen.Count()
-	if err := s.p.store.Commit(state.Commit{Source: s.cfg.Name, Extra: map[string][]byte{state.KeySeenRuns: change.Live()}}); err != nil {
-		change.Abort()
+	if err := s.p.commitSeen(state.Commit{Source: s.cfg.Name}, change); err != nil {
 		log.WithError(err).Warn("seen-set expiry failed; it is tried again later")
 		return
 	}
-	change.Apply()
 	log.WithField("expired", before-s.seen.Count()).Debug("seen-set expired old hashes")
 }
 
