@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 
 	"go.yaml.in/yaml/v3"
@@ -39,13 +38,10 @@ func MetricsListen(path string) (string, error) {
 		}
 	}
 	c.SetDefaults()
-	l := *c.Metrics.Listen
-	if l != "" {
-		if _, _, err := net.SplitHostPort(l); err != nil {
-			return "", fmt.Errorf("metrics.listen: must be host:port, or \"\" to disable (got %q)", l)
-		}
+	if err := checkListen(*c.Metrics.Listen); err != nil {
+		return "", fmt.Errorf("metrics.listen: %w", err)
 	}
-	return l, nil
+	return *c.Metrics.Listen, nil
 }
 
 // mappingValue returns the value under key in the document's top-level

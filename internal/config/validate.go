@@ -124,10 +124,8 @@ func (c *Config) Validate(now time.Time) []error {
 	if !oneOf(c.Log.Format, "text", "json") {
 		add("log.format", "must be text or json (got %q)", c.Log.Format)
 	}
-	if l := *c.Metrics.Listen; l != "" {
-		if _, _, err := net.SplitHostPort(l); err != nil {
-			add("metrics.listen", "must be host:port, or \"\" to disable (got %q)", l)
-		}
+	if err := checkListen(*c.Metrics.Listen); err != nil {
+		add("metrics.listen", "%v", err)
 	}
 	if c.ShutdownTimeout.D() < 0 {
 		add("shutdown_timeout", "must not be negative")
@@ -281,4 +279,15 @@ func defD(p *Duration, v time.Duration) {
 	if *p == 0 {
 		*p = Duration(v)
 	}
+}
+
+// checkListen checks metrics.listen: host:port, or "" to disable.
+func checkListen(l string) error {
+	if l == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(l); err != nil {
+		return fmt.Errorf("must be host:port, or \"\" to disable (got %q)", l)
+	}
+	return nil
 }
