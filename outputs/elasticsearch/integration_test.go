@@ -113,7 +113,7 @@ func checkStored(t *testing.T, vl *testpeer.VictoriaLogs, i int, e event.Event) 
 		"event.hash":         e.HashHex(),
 		"event.id":           fmt.Sprintf("rec-%06d", i),
 		"event.action":       doc.Event.Action,
-		"user.name":          testUsers[i%len(testUsers)],
+		"user.name":          testpeer.Users[i%len(testpeer.Users)],
 		"source.ip":          doc.Source.IP,
 		"_msg":               doc.Message,
 		"wss.audit.tenantId": "t-48213",

@@ -2,46 +2,17 @@ package splunkhec
 
 import (
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
 	"github.com/auditfwd/auditfwd/internal/event"
+	"github.com/auditfwd/auditfwd/internal/testpeer"
 	"github.com/auditfwd/auditfwd/outputs"
 )
 
-var (
-	testUsers = []string{"jane.admin@example.com", "ops-bot@example.com", "sec.lead@example.com", "helpdesk@example.com"}
-	testOps   = []string{"Create", "Update", "Delete", "Login", "Execute", "Disable"}
-	testObjs  = []string{"PolicyRule", "Report", "Agent", "Session", "Location", "ApiCredential"}
-)
-
-// testRecord is a realistic WSS audit record, different for every i.
-func testRecord(i int, at time.Time) []byte {
-	return fmt.Appendf(nil, `{"id":"rec-%06d","timestamp":%q,"userName":%q,"sourceIp":"203.0.%d.%d",`+
-		`"objectType":%q,"objectName":"object <%d> & co","operationType":%q,"status":"Success",`+
-		`"description":"%s %s 'object %d'","tenantId":"t-48213","sessionId":"s-%08x","details":{"position":%d}}`,
-		i, at.UTC().Format(time.RFC3339Nano), testUsers[i%len(testUsers)], (i/250)%256, i%250+1,
-		testObjs[i%len(testObjs)], i, testOps[i%len(testOps)], testOps[i%len(testOps)], testObjs[i%len(testObjs)], i, i*2654435761, i%100)
-}
-
-// makeEvents maps n records through the real event package, the i-th at
-// start + i*step.
+// makeEvents maps n realistic records, the i-th at start + i*step.
 func makeEvents(tb testing.TB, n int, start time.Time, step time.Duration) []event.Event {
-	tb.Helper()
-	m := event.NewMapper(event.Fields{}, "tenant-a")
-	ingested := start.Add(time.Duration(n)*step + time.Hour)
-	evs := make([]event.Event, n)
-	for i := range evs {
-		p, err := event.Parse(testRecord(i, start.Add(time.Duration(i)*step)))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if evs[i], err = m.Map(&p, ingested); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	return evs
+	return testpeer.Events(tb, n, start, step, "object <%d> & co")
 }
 
 const goodToken = "good-token-0001"

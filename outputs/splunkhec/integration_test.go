@@ -79,7 +79,7 @@ func checkStored(t *testing.T, vl *testpeer.VictoriaLogs, i int, e event.Event) 
 		"fields.event.action":  doc.Event.Action,
 		"fields.labels.source": "tenant-a",
 		"event.event.id":       fmt.Sprintf("rec-%06d", i),
-		"event.user.name":      testUsers[i%len(testUsers)],
+		"event.user.name":      testpeer.Users[i%len(testpeer.Users)],
 		"_msg":                 doc.Message,
 		"host":                 "fwd-1",
 		"source":               "auditfwd",
