@@ -161,6 +161,10 @@ func (q *Queue) truncateTo(pos int64) error {
 		q.w.Close()
 		q.w, q.wb = nil, nil
 	}
+	// The reader's read-ahead may hold bytes past pos, flushed by the
+	// writer before they were committed; the retried window writes other
+	// entries there. Drop the reader so the next read comes from the file.
+	q.dropReader()
 	for len(q.segs) > 0 && q.segs[len(q.segs)-1] > pos {
 		last := q.segs[len(q.segs)-1]
 		if err := os.Remove(q.segPath(last)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -479,10 +483,7 @@ func (q *Queue) Close() error {
 		q.w.Close()
 		q.w, q.wb = nil, nil
 	}
-	if q.r != nil {
-		q.r.Close()
-		q.r, q.rb = nil, nil
-	}
+	q.dropReader()
 	return err
 }
 
@@ -554,6 +555,15 @@ func (q *Queue) readAt(pos int64, headerOnly bool) (Entry, error) {
 	}
 	q.rPos = e.End
 	return e, nil
+}
+
+// dropReader forgets the sequential reader and whatever it read ahead.
+func (q *Queue) dropReader() {
+	if q.r != nil {
+		q.r.Close()
+		q.r, q.rb = nil, nil
+	}
+	q.rPos = -1
 }
 
 func syncDir(dir string) error {
