@@ -63,7 +63,11 @@ func New(cfg Config, httpClient *http.Client) (*Client, error) {
 		t.ResponseHeaderTimeout = defaultTimeout
 		c.hc = &http.Client{Transport: t}
 		c.idle = defaultTimeout
+	} else {
+		hc := *c.hc // the caller's client keeps its own redirect policy
+		c.hc = &hc
 	}
+	c.hc.CheckRedirect = checkRedirect
 	if cfg.IdleTimeout > 0 {
 		c.idle = cfg.IdleTimeout
 	}
@@ -180,6 +184,10 @@ func (c *Client) Fetch(ctx context.Context, start, end time.Time, fn func(raw []
 		stall.Stop() // from here on it runs only while a body read waits
 	}
 	if err != nil {
+		var re *RedirectError
+		if errors.As(err, &re) {
+			return 0, re
+		}
 		return 0, c.transportErr(ctx, reqCtx, "request failed", err, false)
 	}
 	defer resp.Body.Close()

@@ -122,7 +122,7 @@ func Retryable(err error) bool {
 	case errors.As(err, &be):
 		return true
 	}
-	if isCertError(err) {
+	if isCertError(err) || isRedirectError(err) {
 		return false // a configuration problem; retrying only hides it
 	}
 	var ne net.Error
