@@ -9,10 +9,8 @@ import (
 	"time"
 
 	"github.com/auditfwd/auditfwd/internal/pipeline"
+	"github.com/auditfwd/auditfwd/internal/source/wss"
 )
-
-// retention is how far back the WSS API keeps audit records.
-const retention = 365 * 24 * time.Hour
 
 func cmdBackfill(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("backfill", "backfill --config FILE --source NAME --from TIME [--to TIME] [--restart]", stderr)
@@ -51,10 +49,15 @@ func cmdBackfill(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "auditfwd backfill: --from %s is not before --to %s\n", from.Format(time.RFC3339), to.Format(time.RFC3339))
 		return exitUsage
 	}
-	if from.Before(now.Add(-retention)) {
-		fmt.Fprintf(stderr, "auditfwd backfill: --from %s is older than the API's one-year retention (%s): nothing before it can be fetched\n",
-			from.Format(time.RFC3339), now.Add(-retention).Format(time.RFC3339))
-		return exitUsage
+	if oldest := now.Add(-wss.Retention); from.Before(oldest) {
+		// The same rule as run's start: nothing older exists to fetch.
+		fmt.Fprintf(stderr, "auditfwd backfill: warning: --from %s is older than the API's one-year retention: starting at %s, the oldest time it keeps\n",
+			from.Format(time.RFC3339), oldest.Format(time.RFC3339))
+		from = oldest
+		if !from.Before(to) {
+			fmt.Fprintf(stderr, "auditfwd backfill: --to %s is older than the API's one-year retention: nothing to fetch\n", to.Format(time.RFC3339))
+			return exitUsage
+		}
 	}
 	found := false
 	for _, s := range cfg.Sources {

@@ -475,7 +475,7 @@ func TestBackfillResumesAndReports(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"--source", "t", "--from", "now-400d"}, "one-year retention"},
+		{[]string{"--source", "t", "--from", "now-400d", "--to", "now-390d"}, "one-year retention: nothing to fetch"},
 		{[]string{"--source", "t", "--from", "now", "--to", "now-1d"}, "is not before"},
 		{[]string{"--source", "zz", "--from", "now-1d"}, `no source "zz"`},
 		{[]string{"--from", "now-1d"}, "--source and --from are required"},
@@ -484,6 +484,11 @@ func TestBackfillResumesAndReports(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr, c.msg) {
 			t.Errorf("%v: exit %d, %s", c.args, code, stderr)
 		}
+	}
+	// A start past the retention is clamped, as run's start is.
+	code, _, stderr = runBin(t, nil, "backfill", "--config", e.cfg, "--source", "t", "--from", "now-400d", "--to", "now-364d")
+	if code != 0 || !strings.Contains(stderr, "warning: --from") || !strings.Contains(stderr, "oldest time it keeps") {
+		t.Errorf("backfill from before the retention: exit %d, %s", code, stderr)
 	}
 }
 

@@ -40,6 +40,9 @@ type sourceRunner struct {
 	cursor    time.Time
 	hasCursor bool
 	lastSweep time.Time
+	// Said once each until the condition clears, so a daemon's log is
+	// not flooded every poll interval.
+	warnedStart, warnedAhead bool
 
 	bf     *BackfillProgress // set while backfilling a past range
 	bfOpts *Backfill
@@ -114,6 +117,15 @@ func (s *sourceRunner) window(now time.Time) (start, end time.Time) {
 	start = s.cfg.StartTime
 	if s.hasCursor {
 		start = s.cursor
+	} else if oldest := now.Add(-wss.Retention); start.Before(oldest) {
+		// The API keeps one year: asking for more fetches nothing and
+		// costs a year of empty windows. backfill clamps --from the same way.
+		if !s.warnedStart {
+			s.warnedStart = true
+			s.log.WithFields(logrus.Fields{"start": start.Format(time.RFC3339), "clamped_to": oldest.Format(time.RFC3339)}).
+				Warn("start is older than the WSS API's one-year retention: starting at the oldest time it keeps")
+		}
+		start = oldest
 	}
 	if g := s.cfg.Granularity(); g > 0 {
 		start = start.UTC().Truncate(g)
@@ -144,12 +156,14 @@ func (s *sourceRunner) run(ctx context.Context) error {
 		now := s.p.opts.Now().UTC()
 		start, end := s.window(now)
 		if !end.After(start) {
+			s.warnAhead(start, now)
 			if s.p.opts.Once {
 				return nil
 			}
 			sleep(ctx, s.cfg.PollInterval.D())
 			continue
 		}
+		s.warnedAhead = false
 		err := s.poll(ctx, start, end, now)
 		if err == nil {
 			bo.Reset()
@@ -203,6 +217,17 @@ func (s *sourceRunner) run(ctx context.Context) error {
 		s.stats.RetryWaits.Add(int64(time.Since(t0)))
 	}
 	return nil
+}
+
+// warnAhead says, once, that the cursor is ahead of the clock: nothing is
+// polled until the clock reaches it, which looks like a silent agent.
+func (s *sourceRunner) warnAhead(start, now time.Time) {
+	if !start.After(now) || s.warnedAhead {
+		return
+	}
+	s.warnedAhead = true
+	s.log.WithFields(logrus.Fields{"cursor": start.Format(time.RFC3339), "now": now.Format(time.RFC3339), "ahead": start.Sub(now).Round(time.Second).String()}).
+		Warn("the cursor is ahead of this machine's clock: nothing is polled until the clock reaches it; check the clock (NTP), or move the cursor with: auditfwd state set --config FILE --source " + s.cfg.Name + " TIME")
 }
 
 // retryWait decides how long to wait after err; give is true when the error

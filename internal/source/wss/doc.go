@@ -10,3 +10,9 @@
 // every assumption about it (path, parameter names, date format,
 // where the records sit in the body) is a Config field.
 package wss
+
+import "time"
+
+// Retention is how far back the WSS API keeps audit records (one year, KB
+// 169161): nothing older can be fetched, so a start before it is clamped.
+const Retention = 365 * 24 * time.Hour
