@@ -74,7 +74,9 @@ func cmdBackfill(args []string, stdout, stderr io.Writer) int {
 	code = runPipelineWith(cfg, log, stdout, pipeline.Options{Once: true, Backfill: bf}, hooks{
 		onStart: func(p *pipeline.Pipeline) {
 			if bp := p.Backfill(); bp != nil {
-				if bp.Resumed {
+				if !bp.CompleteUpTo.IsZero() {
+					log.WithField("complete_up_to", bp.CompleteUpTo.Format(time.RFC3339)).Info("backfill: this range is already complete; only the time since its end is fetched (use --restart to fetch it all again)")
+				} else if bp.Resumed {
 					log.WithField("done", fmt.Sprintf("%d/%d windows", bp.Done, bp.Total)).Info("backfill: resuming saved progress")
 				}
 				pr.start(*bp)

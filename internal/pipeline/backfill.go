@@ -33,6 +33,9 @@ type BackfillProgress struct {
 	Days map[string]*DayCount `json:"days"`
 	// Resumed is true when this run picked up saved progress.
 	Resumed bool `json:"-"`
+	// CompleteUpTo is set when the saved progress had finished its range:
+	// only the time after it is new to this run.
+	CompleteUpTo time.Time `json:"-"`
 }
 
 // DayCount is one day's records in a backfill.
@@ -100,6 +103,9 @@ func (s *sourceRunner) startBackfill(bf *Backfill) error {
 		// now-30d" moves a little between runs).
 		if d := saved.From.Sub(p.From); d.Abs() < s.cfg.Window.D() {
 			saved.Resumed = saved.Done > 0
+			if saved.Finished() {
+				saved.CompleteUpTo = saved.To
+			}
 			saved.To = p.To
 			if saved.Days == nil {
 				saved.Days = map[string]*DayCount{}
@@ -110,6 +116,7 @@ func (s *sourceRunner) startBackfill(bf *Backfill) error {
 		}
 	}
 	p.Total = s.countWindows(p.From, p.To)
+	p.Done = s.countWindows(p.From, minTime(p.Next, p.To))
 	s.bf, s.bfOpts = p, bf
 	return nil
 }
@@ -141,7 +148,9 @@ func (s *sourceRunner) windowFrom(start, limit time.Time) (time.Time, time.Time)
 func (s *sourceRunner) backfillNext(start, end time.Time, d DayCount) (BackfillProgress, []byte) {
 	next := s.bf.clone()
 	next.Next = end
-	next.Done++
+	// Counted from the range, not incremented: a re-run fetches the last
+	// partial window again, and that is not another window of the range.
+	next.Done = s.countWindows(next.From, minTime(end, next.To))
 	day := start.UTC().Format(time.DateOnly)
 	c := next.Days[day]
 	if c == nil {
