@@ -46,18 +46,26 @@ func (o *Output) Check(ctx context.Context) error {
 func (o *Output) get(ctx context.Context, req interface {
 	Do(context.Context, esapi.Transport) (*esapi.Response, error)
 }) (int, []byte, error) {
+	status, raw, _, err := o.getWithHeader(ctx, req)
+	return status, raw, err
+}
+
+func (o *Output) getWithHeader(ctx context.Context, req interface {
+	Do(context.Context, esapi.Transport) (*esapi.Response, error)
+}) (int, []byte, http.Header, error) {
 	rctx, cancel := o.requestCtx(ctx)
 	defer cancel()
 	res, err := req.Do(rctx, o.client)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
+	h := res.Header
 	status, raw := drain(res)
-	return status, raw, nil
+	return status, raw, h, nil
 }
 
 func (o *Output) checkInfo(ctx context.Context) error {
-	status, raw, err := o.get(ctx, esapi.InfoRequest{})
+	status, raw, header, err := o.getWithHeader(ctx, esapi.InfoRequest{})
 	if err != nil {
 		var ne net.Error
 		if errors.As(err, &ne) {
@@ -79,8 +87,15 @@ func (o *Output) checkInfo(ctx context.Context) error {
 	if err := json.Unmarshal(raw, &info); err != nil || info.Version.Number == "" {
 		return fmt.Errorf("the info reply names no version: not Elasticsearch? %.200q", raw)
 	}
-	if major, _, _ := strings.Cut(info.Version.Number, "."); atoi(major) < 7 {
+	major, _, _ := strings.Cut(info.Version.Number, ".")
+	if atoi(major) < 7 {
 		return fmt.Errorf("elasticsearch %s is too old: 7.x or later is needed", info.Version.Number)
+	}
+	// Elasticsearch 7.14 and later name themselves in every answer; the
+	// same check the official client makes before its first request, here
+	// only in check: writes go to any server that speaks the bulk API.
+	if atoi(major) >= 8 && header.Get("X-Elastic-Product") != "Elasticsearch" {
+		return fmt.Errorf("the server answers as version %s but is not Elasticsearch (no X-Elastic-Product: Elasticsearch header); bulk writes may still work against a compatible server", info.Version.Number)
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/elastic-transport-go/v8/elastictransport"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
 	"github.com/auditfwd/auditfwd/outputs"
@@ -29,7 +29,7 @@ type Output struct {
 	timeout time.Duration
 	nAddrs  int // how many nodes a failed dial may move on to
 
-	client *elasticsearch.Client
+	client *elastictransport.Client
 	bulkTr esapi.Transport // client, plus query_params
 	http   *http.Transport
 
@@ -67,20 +67,7 @@ func New(name string, cfg Config) (*Output, error) {
 	for k, v := range c.Headers {
 		header.Set(k, v)
 	}
-	client, err := elasticsearch.NewClient(elasticsearch.Config{
-		Addresses:           c.Addresses,
-		CloudID:             c.CloudID,
-		Username:            c.Username,
-		Password:            c.Password.Value(),
-		APIKey:              encodedAPIKey(c.APIKey.Value()),
-		Header:              header,
-		Transport:           tr,
-		CompressRequestBody: c.Compression,
-		// The pipeline owns retries, back-off and Retry-After; a retry
-		// inside the client would hide them. A failed dial is the one
-		// thing Write retries itself, on the next address.
-		DisableRetry: true,
-	})
+	client, err := newTransport(c, header, tr)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +101,7 @@ func (o *Output) Close() error {
 	defer cancel()
 	err := o.client.Close(ctx)
 	o.http.CloseIdleConnections()
-	if errors.Is(err, elasticsearch.ErrAlreadyClosed) {
+	if errors.Is(err, elastictransport.ErrAlreadyClosed) {
 		return nil
 	}
 	return err
