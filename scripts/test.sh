@@ -21,7 +21,10 @@ go vet ./...
 echo "== go build"
 go build -o bin/auditfwd ./cmd/auditfwd
 echo "== go test -race (full suite, real peers)"
-go test -race -count=1 -timeout 40m ./... 2>&1 | tee /tmp/auditfwd-test.log
+# The log stays in the clone (bin/ is ignored by git): no fixed path
+# outside it that two checkouts would share.
+mkdir -p bin
+go test -race -count=1 -timeout 40m ./... 2>&1 | tee bin/test.log
 echo "== fuzz seed corpora ran as part of go test; short fuzz smoke:"
 for target in "FuzzParse ./internal/event/" "FuzzParseTime ./internal/event/" "FuzzCanonicalText ./internal/event/" "FuzzDecode ./internal/source/wss/" "FuzzLookup ./outputs/kafka/" "FuzzCEF ./outputs/syslog/" "FuzzLEEF ./outputs/syslog/" "Fuzz5424 ./outputs/syslog/"; do
   set -- $target
