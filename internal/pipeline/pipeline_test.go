@@ -132,7 +132,7 @@ func TestAuthErrorsStopOnceQuickly(t *testing.T) {
 			if !errors.As(err, &ae) {
 				t.Fatalf("want an AuthError, got %v", err)
 			}
-			if time.Since(start) > 5*time.Second {
+			if time.Since(start) > 60*time.Second { // loose: a fast exit, not a speed
 				t.Fatalf("took %s", time.Since(start))
 			}
 			want := map[int]string{401: "credential", 403: "Audit Logs"}[status]

