@@ -41,7 +41,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -50,6 +49,7 @@ import (
 
 	"github.com/auditfwd/auditfwd/internal/config"
 	"github.com/auditfwd/auditfwd/internal/dedup"
+	"github.com/auditfwd/auditfwd/internal/fsutil"
 	"github.com/auditfwd/auditfwd/internal/queue"
 	"github.com/auditfwd/auditfwd/internal/state"
 	"github.com/auditfwd/auditfwd/outputs"
@@ -107,7 +107,8 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 	if opts.Backfill != nil {
 		opts.Once = true
 	}
-	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+	// 0700: the state_dir holds raw audit records (queues, dead letters).
+	if err := fsutil.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}
 	st, err := state.Open(cfg.StateDir)
