@@ -17,8 +17,10 @@
 //     hashes to the seen-set, move every queue's commit mark to its end and
 //     the dead letter's committed length to its end, and (last checkpoint of
 //     the window only) move the cursor. Only then do drainers see the events.
-//     A checkpoint also runs every checkpoint_records new records, without
-//     moving the cursor, which keeps memory bounded on huge windows.
+//     A checkpoint also runs, without moving the cursor, whenever the
+//     window holds checkpoint_records hashes (new events and dead-letter
+//     lines alike) or a few MiB of dead-letter lines, which keeps memory
+//     bounded on huge windows, bad records or not.
 //  3. A failed window (HTTP error, truncated body ...) cuts every queue and
 //     nothing else back to its commit mark, and is polled again.
 //
