@@ -230,7 +230,8 @@ func (p *Pipeline) wire(s *sourceRunner) error {
 	return nil
 }
 
-// startSource runs s in its own goroutine.
+// startSource runs s in its own goroutine. s's previous result, if any,
+// must have been reaped by Run: it is reset here.
 func (p *Pipeline) startSource(base context.Context, s *sourceRunner) {
 	ctx, cancel := context.WithCancel(base)
 	s.cancel, s.done, s.err, s.reported = cancel, make(chan struct{}), nil, false
@@ -270,6 +271,18 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	defer stopPoll()
 	var errs []error
+	// reap takes the result of a source whose run has returned, once.
+	reap := func(s *sourceRunner) {
+		s.reported = true
+		if s.err == nil {
+			return
+		}
+		errs = append(errs, s.err)
+		if !p.opts.Once {
+			s.log.WithError(s.err).Error("source failed: stopping auditfwd")
+			stopPoll()
+		}
+	}
 	for _, s := range p.srcs {
 		if p.opts.Backfill != nil && s.bf == nil {
 			continue // a backfill runs its one source only
@@ -289,14 +302,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			}
 			select {
 			case <-s.done:
-				s.reported = true
-				if s.err != nil {
-					errs = append(errs, s.err)
-					if !p.opts.Once {
-						s.log.WithError(s.err).Error("source failed: stopping auditfwd")
-						stopPoll()
-					}
-				}
+				reap(s)
 			default:
 				running++
 			}
@@ -307,7 +313,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		select {
 		case <-p.srcExit:
 		case req := <-p.reloads:
-			err := p.apply(pollCtx, drainCtx, req)
+			err := p.apply(pollCtx, drainCtx, req, reap)
 			var fatal *errFatal
 			if errors.As(err, &fatal) {
 				p.log.WithError(err).Error("reload failed half-way: stopping auditfwd")

@@ -172,6 +172,13 @@ func (s *sourceRunner) run(ctx context.Context) error {
 			}
 			continue
 		}
+		var fatal *errFatal
+		if errors.As(err, &fatal) {
+			// Even when ctx ended meanwhile (a reload or shutdown
+			// stopping the source): a fatal error is the run's result.
+			s.stats.failed(err)
+			return err
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -182,10 +189,6 @@ func (s *sourceRunner) run(ctx context.Context) error {
 			attempts++
 		}
 		s.stats.failed(err)
-		var fatal *errFatal
-		if errors.As(err, &fatal) {
-			return err
-		}
 		wait, give := s.retryWait(err, bo)
 		fields := logrus.Fields{"window": windowString(start, end), "attempt": attempts}
 		if give && s.p.opts.Once {
