@@ -34,6 +34,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/auditfwd/auditfwd/internal/fsutil"
 )
 
 // maxRun caps how many hashes a merge writes into one run (~9 MiB).
@@ -58,7 +60,9 @@ type Set struct {
 // Open opens the runs the state names live and deletes any other run file
 // in dir (written by a change whose transaction never committed).
 func Open(dir string, live []uint64) (*Set, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	// The run files' entries are synced as they are written (write); the
+	// directories' own entries here, before a state names a run in them.
+	if err := fsutil.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("seen-set: %w", err)
 	}
 	s := &Set{dir: dir}
@@ -273,7 +277,7 @@ func (s *Set) write(runs []*run, es []entry) (*run, error) {
 		os.Remove(s.path(seq))
 		return nil, fmt.Errorf("seen-set: write run: %w", err)
 	}
-	if err := syncDir(s.dir); err != nil {
+	if err := fsutil.SyncDir(s.dir); err != nil {
 		os.Remove(s.path(seq))
 		return nil, fmt.Errorf("seen-set: %w", err)
 	}
@@ -283,15 +287,6 @@ func (s *Set) write(runs []*run, es []entry) (*run, error) {
 		return nil, err
 	}
 	return r, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 func clampAnchor(a int64) uint32 {

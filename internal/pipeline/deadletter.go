@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/auditfwd/auditfwd/internal/fsutil"
 )
 
 // deadLetter is an append-only NDJSON file of what could not be delivered,
@@ -25,11 +27,18 @@ type deadLetter struct {
 // openDeadLetter opens path; committed < 0 means "no committed length kept"
 // (at-least-once output dead letters): the file is appended to as it is.
 func openDeadLetter(path string, committed int64) (*deadLetter, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	// Raw audit records: owner only. The directory fsync makes a new
+	// file's entry durable before a committed length can name it.
+	dir := filepath.Dir(path)
+	if err := fsutil.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o640)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
+		return nil, err
+	}
+	if err := fsutil.SyncDir(dir); err != nil {
+		f.Close()
 		return nil, err
 	}
 	fi, err := f.Stat()

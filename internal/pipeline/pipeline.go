@@ -17,8 +17,10 @@
 //     hashes to the seen-set, move every queue's commit mark to its end and
 //     the dead letter's committed length to its end, and (last checkpoint of
 //     the window only) move the cursor. Only then do drainers see the events.
-//     A checkpoint also runs every checkpoint_records new records, without
-//     moving the cursor, which keeps memory bounded on huge windows.
+//     A checkpoint also runs, without moving the cursor, whenever the
+//     window holds checkpoint_records hashes (new events and dead-letter
+//     lines alike) or a few MiB of dead-letter lines, which keeps memory
+//     bounded on huge windows, bad records or not.
 //  3. A failed window (HTTP error, truncated body ...) cuts every queue and
 //     nothing else back to its commit mark, and is polled again.
 //
@@ -41,7 +43,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -50,6 +51,7 @@ import (
 
 	"github.com/auditfwd/auditfwd/internal/config"
 	"github.com/auditfwd/auditfwd/internal/dedup"
+	"github.com/auditfwd/auditfwd/internal/fsutil"
 	"github.com/auditfwd/auditfwd/internal/queue"
 	"github.com/auditfwd/auditfwd/internal/state"
 	"github.com/auditfwd/auditfwd/outputs"
@@ -107,7 +109,8 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 	if opts.Backfill != nil {
 		opts.Once = true
 	}
-	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
+	// 0700: the state_dir holds raw audit records (queues, dead letters).
+	if err := fsutil.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state_dir: %w", err)
 	}
 	st, err := state.Open(cfg.StateDir)
@@ -227,7 +230,8 @@ func (p *Pipeline) wire(s *sourceRunner) error {
 	return nil
 }
 
-// startSource runs s in its own goroutine.
+// startSource runs s in its own goroutine. s's previous result, if any,
+// must have been reaped by Run: it is reset here.
 func (p *Pipeline) startSource(base context.Context, s *sourceRunner) {
 	ctx, cancel := context.WithCancel(base)
 	s.cancel, s.done, s.err, s.reported = cancel, make(chan struct{}), nil, false
@@ -267,6 +271,18 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	pollCtx, stopPoll := context.WithCancel(ctx)
 	defer stopPoll()
 	var errs []error
+	// reap takes the result of a source whose run has returned, once.
+	reap := func(s *sourceRunner) {
+		s.reported = true
+		if s.err == nil {
+			return
+		}
+		errs = append(errs, s.err)
+		if !p.opts.Once {
+			s.log.WithError(s.err).Error("source failed: stopping auditfwd")
+			stopPoll()
+		}
+	}
 	for _, s := range p.srcs {
 		if p.opts.Backfill != nil && s.bf == nil {
 			continue // a backfill runs its one source only
@@ -286,14 +302,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			}
 			select {
 			case <-s.done:
-				s.reported = true
-				if s.err != nil {
-					errs = append(errs, s.err)
-					if !p.opts.Once {
-						s.log.WithError(s.err).Error("source failed: stopping auditfwd")
-						stopPoll()
-					}
-				}
+				reap(s)
 			default:
 				running++
 			}
@@ -304,7 +313,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		select {
 		case <-p.srcExit:
 		case req := <-p.reloads:
-			err := p.apply(pollCtx, drainCtx, req)
+			err := p.apply(pollCtx, drainCtx, req, reap)
 			var fatal *errFatal
 			if errors.As(err, &fatal) {
 				p.log.WithError(err).Error("reload failed half-way: stopping auditfwd")

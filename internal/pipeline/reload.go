@@ -44,8 +44,16 @@ func (p *Pipeline) Reload(ctx context.Context, cfg *config.Config, build Builder
 	return <-req.reply
 }
 
+// errSourceFailed answers a reload that found a source failed: auditfwd
+// is stopping (that source's error is Run's result), nothing was changed.
+var errSourceFailed = errors.New("reload not applied: a source failed and auditfwd is stopping")
+
 // apply runs on Run's goroutine, so no source starts or stops under it.
-func (p *Pipeline) apply(pollCtx, drainCtx context.Context, req reloadRequest) error {
+// reap is how Run takes the result of a source that has ended.
+func (p *Pipeline) apply(pollCtx, drainCtx context.Context, req reloadRequest, reap func(*sourceRunner)) error {
+	if pollCtx.Err() != nil {
+		return ErrNotRunning // stopping already (a source failed, say)
+	}
 	old, cfg := p.cfg, req.cfg
 	if cfg.StateDir != old.StateDir {
 		return fmt.Errorf("state_dir changed (%s to %s): that needs a restart", old.StateDir, cfg.StateDir)
@@ -134,6 +142,20 @@ func (p *Pipeline) apply(pollCtx, drainCtx context.Context, req reloadRequest) e
 	// back), so none appends while queues and outputs change under it.
 	for _, s := range p.srcs {
 		s.stopSource()
+	}
+	// A source may have ended by itself before Run saw it: restarting (or
+	// replacing) it would reset its result. A daemon's source ends only on
+	// a fatal error, which must stop auditfwd with that error and exit
+	// status, not vanish under the reload.
+	var failed bool
+	for _, s := range p.srcs {
+		if s.done != nil && !s.reported {
+			reap(s)
+			failed = failed || s.err != nil
+		}
+	}
+	if failed && !p.opts.Once {
+		return errSourceFailed
 	}
 	for _, name := range append(append([]string{}, plan.changedOut...), plan.removedOut...) {
 		o := oldOut[name]

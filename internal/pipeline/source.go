@@ -46,6 +46,10 @@ type sourceRunner struct {
 
 	bf     *BackfillProgress // set while backfilling a past range
 	bfOpts *Backfill
+
+	// onCheckpoint, when set (tests only), is called as a checkpoint
+	// starts, with the dead-letter lines it is about to write.
+	onCheckpoint func(deadLines int)
 }
 
 func newSourceRunner(p *Pipeline, sc config.Source) (*sourceRunner, error) {
@@ -182,6 +186,13 @@ func (s *sourceRunner) run(ctx context.Context) error {
 			}
 			continue
 		}
+		var fatal *errFatal
+		if errors.As(err, &fatal) {
+			// Even when ctx ended meanwhile (a reload or shutdown
+			// stopping the source): a fatal error is the run's result.
+			s.stats.failed(err)
+			return err
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -192,10 +203,6 @@ func (s *sourceRunner) run(ctx context.Context) error {
 			attempts++
 		}
 		s.stats.failed(err)
-		var fatal *errFatal
-		if errors.As(err, &fatal) {
-			return err
-		}
 		wait, give := s.retryWait(err, bo)
 		fields := logrus.Fields{"window": windowString(start, end), "attempt": attempts}
 		if give && s.p.opts.Once {
@@ -270,11 +277,31 @@ func windowString(start, end time.Time) string {
 
 // windowState is what one window holds in memory between checkpoints.
 type windowState struct {
-	seen    map[[32]byte]struct{} // hashes met since the last checkpoint
-	pending []dedup.Entry
-	dead    [][]byte
-	newest  time.Time
-	extra   map[string][]byte // saved with the next checkpoint
+	seen      map[[32]byte]struct{} // hashes met since the last checkpoint
+	pending   []dedup.Entry         // new events' and dead letters' hashes
+	dead      [][]byte
+	deadBytes int
+	newest    time.Time
+	extra     map[string][]byte // saved with the next checkpoint
+}
+
+// maxHeldDeadBytes bounds the dead-letter lines a window holds between
+// checkpoints. checkpoint_records alone does not bound them in bytes: a
+// bad record may be up to max_record_bytes (8 MiB), and its line larger
+// still (escaped or base64), so 100 held lines could be gigabytes. A few
+// MiB per checkpoint keeps its fsyncs rare for ordinary bad records.
+const maxHeldDeadBytes = 4 << 20
+
+// checkpointIfDue checkpoints (without the cursor) when the window holds
+// checkpoint_records hashes, new events and dead letters alike, or
+// maxHeldDeadBytes of dead-letter lines: the memory of a window is bounded
+// whatever its records are (a day of records all bad after an upstream
+// schema change must not be held whole).
+func (s *sourceRunner) checkpointIfDue(ws *windowState) error {
+	if len(ws.pending) < s.cfg.Checkpoint && ws.deadBytes < maxHeldDeadBytes {
+		return nil
+	}
+	return s.checkpoint(ws, nil)
 }
 
 // poll fetches one window and commits it; on any error it rolls the
@@ -302,7 +329,8 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 		p, parseErr := event.ParseHashed(raw, h)
 		if parseErr != nil {
 			s.deadRecord(ws, log, win, parseErr, p.Hash, p.Raw, anchor)
-			return nil
+			perr = s.checkpointIfDue(ws)
+			return perr
 		}
 		// Into one reused buffer: enqueue copies the event into the queues
 		// before the next record is mapped.
@@ -312,7 +340,8 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 		}
 		if mapErr != nil {
 			s.deadRecord(ws, log, win, mapErr, p.Hash, p.Raw, anchor)
-			return nil
+			perr = s.checkpointIfDue(ws)
+			return perr
 		}
 		a := anchor
 		if t := ev.Time.Unix(); t > a {
@@ -326,13 +355,8 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 			ws.newest = ev.Time
 		}
 		s.stats.New.Add(1)
-		if len(ws.pending) >= s.cfg.Checkpoint {
-			if err := s.checkpoint(ws, nil); err != nil {
-				perr = err
-				return err
-			}
-		}
-		return nil
+		perr = s.checkpointIfDue(ws)
+		return perr
 	})
 	if err == nil && s.bf != nil {
 		next, raw := s.backfillNext(start, end, s.counts().minus(before))
@@ -386,7 +410,9 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 func (s *sourceRunner) deadRecord(ws *windowState, log *logrus.Entry, win string, reason error, h [32]byte, raw []byte, anchor int64) {
 	hash := event.Event{Hash: h}.HashHex()
 	ws.seen[h] = struct{}{}
-	ws.dead = append(ws.dead, sourceDeadLine(s.cfg.Name, win, reason.Error(), hash, raw, time.Now()))
+	line := sourceDeadLine(s.cfg.Name, win, reason.Error(), hash, raw, time.Now())
+	ws.dead = append(ws.dead, line)
+	ws.deadBytes += len(line) + 1
 	ws.pending = append(ws.pending, dedup.Entry{Hash: h, Anchor: anchor})
 	s.stats.DeadLettered.Add(1)
 	log.WithFields(logrus.Fields{"hash": hash, "reason": reason.Error()}).Warn("record kept in the dead letter")
@@ -499,6 +525,9 @@ func queuesSize(o *outputRunner, all bool) int64 {
 
 // checkpoint makes the window's progress durable (see the package doc).
 func (s *sourceRunner) checkpoint(ws *windowState, cursor *time.Time) error {
+	if s.onCheckpoint != nil {
+		s.onCheckpoint(len(ws.dead))
+	}
 	marks := make(map[string]int64, len(s.sinks))
 	for _, sk := range s.sinks {
 		end, err := sk.q.Sync()
@@ -550,7 +579,7 @@ func (s *sourceRunner) checkpoint(ws *windowState, cursor *time.Time) error {
 		sk.q.Commit(marks[sk.key])
 	}
 	ws.pending = ws.pending[:0]
-	ws.dead = nil
+	ws.dead, ws.deadBytes = nil, 0
 	ws.extra = nil
 	clear(ws.seen)
 	return nil

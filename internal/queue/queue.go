@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/auditfwd/auditfwd/internal/event"
+	"github.com/auditfwd/auditfwd/internal/fsutil"
 )
 
 const (
@@ -112,7 +113,7 @@ func Open(dir string, committed, delivered, segSize int64) (*Queue, error) {
 	if segSize <= 0 {
 		segSize = 64 << 20
 	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := fsutil.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	q := &Queue{dir: dir, segSize: segSize, committed: committed, delivered: delivered, readPos: delivered, notify: make(chan struct{})}
@@ -275,7 +276,7 @@ func (q *Queue) rotate() error {
 	if n := len(q.segs); n > 0 && q.end-q.segs[n-1] < q.segSize {
 		base = q.segs[n-1]
 	}
-	f, err := os.OpenFile(q.segPath(base), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	f, err := os.OpenFile(q.segPath(base), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}

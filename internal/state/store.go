@@ -12,11 +12,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/auditfwd/auditfwd/internal/fsutil"
 )
 
 var (
@@ -40,7 +41,7 @@ type Store struct {
 // Open opens (or creates) the state database. It fails fast instead of
 // waiting forever when another auditfwd holds the lock on the same state_dir.
 func Open(dir string) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := fsutil.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state_dir %s: %w", dir, err)
 	}
 	path := filepath.Join(dir, "state.db")
@@ -50,6 +51,13 @@ func Open(dir string) (*Store, error) {
 			return nil, fmt.Errorf("state %s is locked: is another auditfwd running with the same state_dir?", path)
 		}
 		return nil, fmt.Errorf("open state %s: %w", path, err)
+	}
+	// bbolt fsyncs the file, not its directory entry: without this a power
+	// loss could take a new state.db while the queues it is about to
+	// commit stay (cheap, once per start, so done even when it existed).
+	if err := fsutil.SyncDir(dir); err != nil {
+		db.Close()
+		return nil, err
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketSources, bucketSeen, bucketQueues, bucketTargets, bucketMisc} {
