@@ -305,9 +305,10 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdDemo(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("demo", "demo [--dir ./demo-out]", stderr)
-	dir := fs.String("dir", "demo-out", "where the demo writes its state, events and dead letter (emptied first)")
-	quiet := fs.Bool("quiet", false, "do not print events on stdout")
+	fs := newFlags("demo", "demo [--dir ./demo-out] [--events]", stderr)
+	dir := fs.String("dir", "demo-out", "where the demo writes its state, events and dead letter: a new or empty directory, or one an earlier demo made (its files are replaced)")
+	events := fs.Bool("events", false, "also print every ECS event on stdout")
+	fs.Bool("quiet", true, "obsolete: events are printed only with --events")
 	if done, code := parseFlags(fs, args, stdout); done {
 		return code
 	}
@@ -327,9 +328,13 @@ func cmdDemo(args []string, stdout, stderr io.Writer) int {
 	go srv.Serve(ln)
 	defer srv.Close()
 
-	if err := os.RemoveAll(*dir); err != nil {
+	if err := prepareDemoDir(*dir); err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
-		return exitRuntime
+		return exitUsage
+	}
+	// Absolute paths: the config it writes stays right wherever it is run from.
+	if abs, err := filepath.Abs(*dir); err == nil {
+		*dir = abs
 	}
 	yaml := fmt.Sprintf(`state_dir: %q
 log: {level: info}
@@ -350,12 +355,8 @@ outputs:
     path: %q
 `, filepath.Join(*dir, "state"), ln.Addr(), sc.Username, sc.Password,
 		sc.Start.Format(time.RFC3339), filepath.Join(*dir, "events.ndjson"))
-	if !*quiet {
+	if *events {
 		yaml += "  - name: console\n    type: stdout\n"
-	}
-	if err := os.MkdirAll(*dir, 0o750); err != nil {
-		fmt.Fprintf(stderr, "demo: %v\n", err)
-		return exitRuntime
 	}
 	cfgPath := filepath.Join(*dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o640); err != nil {
@@ -368,10 +369,20 @@ outputs:
 	}
 	log := newLogger(cfg.Log, stderr)
 	log.WithField("simulator", "http://"+ln.Addr().String()).Info("demo: polling the built-in WSS simulator")
-	code = runPipelineWith(cfg, log, stdout, pipeline.Options{Once: true}, hooks{})
-	if code == exitOK {
-		fmt.Fprintf(stderr, "\ndemo done: events in %s, malformed records in %s, config in %s\n",
-			filepath.Join(*dir, "events.ndjson"), filepath.Join(*dir, "state", "deadletter.ndjson"), cfgPath)
+	var st *pipeline.SourceStats
+	code = runPipelineWith(cfg, log, stdout, pipeline.Options{Once: true}, hooks{
+		onEnd: func(p *pipeline.Pipeline) { st = p.SourceStats("demo") },
+	})
+	if code == exitOK && st != nil {
+		// On stdout and last, so it does not scroll away behind the log.
+		fmt.Fprintf(stdout, `
+demo done: %d records fetched from the built-in WSS simulator
+  %6d new events   -> %s
+  %6d duplicates   dropped (the API re-serves whole days; dedup by record hash)
+  %6d malformed    -> %s (kept with the reason, never dropped)
+config used: %s   (run it yourself: auditfwd run --config %s)
+`, st.Fetched.Load(), st.New.Load(), filepath.Join(*dir, "events.ndjson"), st.Duplicate.Load(),
+			st.DeadLettered.Load(), filepath.Join(*dir, "state", "deadletter.ndjson"), cfgPath, cfgPath)
 	}
 	return code
 }

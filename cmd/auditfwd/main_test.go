@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -135,13 +137,57 @@ func TestDemo(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exit %d:\n%s", code, stderr)
 	}
-	lines := strings.Count(stdout, "\n")
-	file, _ := os.ReadFile(filepath.Join(dir, "events.ndjson"))
-	if lines == 0 || strings.Count(string(file), "\n") != lines {
-		t.Fatalf("stdout has %d events, file has %d", lines, strings.Count(string(file), "\n"))
+	// A summary on stdout, no events: it must not scroll away.
+	m := regexp.MustCompile(`(?m)^\s+(\d+) new events\s+-> (\S+)$`).FindStringSubmatch(stdout)
+	if m == nil || !strings.Contains(stdout, "demo done") {
+		t.Fatalf("no summary on stdout:\n%s", stdout)
 	}
-	if !strings.Contains(stderr, "demo done") {
-		t.Fatalf("no closing message:\n%s", stderr)
+	if strings.Contains(stdout, `"@timestamp"`) {
+		t.Fatalf("events on stdout without --events:\n%.500s", stdout)
+	}
+	file, _ := os.ReadFile(filepath.Join(dir, "events.ndjson"))
+	if n := strings.Count(string(file), "\n"); n == 0 || strconv.Itoa(n) != m[1] {
+		t.Fatalf("summary says %s new events, the file has %d", m[1], n)
+	}
+	if !strings.Contains(stdout, "malformed") || !strings.Contains(stdout, "duplicates") {
+		t.Errorf("summary lacks dead letters or duplicates:\n%s", stdout)
+	}
+
+	// Again over its own directory, with --events: its files are replaced,
+	// a file it did not write stays.
+	os.WriteFile(filepath.Join(dir, "mine.txt"), []byte("keep"), 0o600)
+	code, stdout, stderr = runBin(t, nil, "demo", "--dir", dir, "--events")
+	if code != 0 {
+		t.Fatalf("second demo exit %d:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "mine.txt")); err != nil {
+		t.Fatalf("the demo removed a file it did not write: %v", err)
+	}
+	file, _ = os.ReadFile(filepath.Join(dir, "events.ndjson"))
+	if n := strings.Count(string(file), "\n"); strings.Count(stdout, `"@timestamp"`) != n || strconv.Itoa(n) != m[1] {
+		t.Fatalf("second demo: %d events on stdout, %d in the file, %s the first time", strings.Count(stdout, `"@timestamp"`), n, m[1])
+	}
+}
+
+// The demo never deletes what it did not make: a non-empty directory
+// without its marker (say --dir ..) is refused and left as it was.
+func TestDemoRefusesAForeignDirectory(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"events.ndjson", "config.yaml", "notes.txt"} {
+		os.WriteFile(filepath.Join(dir, f), []byte("someone's "+f), 0o600)
+	}
+	os.Mkdir(filepath.Join(dir, "state"), 0o700)
+	code, _, stderr := runBin(t, nil, "demo", "--dir", dir)
+	if code != 2 || !strings.Contains(stderr, "not empty and was not made by the demo") {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	for _, f := range []string{"events.ndjson", "config.yaml", "notes.txt"} {
+		if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || string(b) != "someone's "+f {
+			t.Errorf("%s changed: %q %v", f, b, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state")); err != nil {
+		t.Errorf("state/ removed: %v", err)
 	}
 }
 
