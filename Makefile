@@ -1,7 +1,12 @@
-.PHONY: test test-short demo build bench bench-e2e fuzz
+.PHONY: test test-short demo build install bench bench-e2e fuzz
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
 build:
-	go build -o bin/auditfwd ./cmd/auditfwd
+	go build -ldflags "-X main.version=$(VERSION)" -o bin/auditfwd ./cmd/auditfwd
+
+install:
+	go install -ldflags "-X main.version=$(VERSION)" ./cmd/auditfwd
 
 # The whole suite, with the real peers it needs (see scripts/test.sh).
 test:

@@ -72,9 +72,10 @@ func buildOutput(oc config.Output, out io.Writer) (outputs.Output, error) {
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "run --config FILE [--once] [--dry-run]", stderr)
+	fs := newFlags("run", "run --config FILE [--once [--metrics]] [--dry-run]", stderr)
 	cfgPath := fs.String("config", "", "configuration file (YAML)")
 	once := fs.Bool("once", false, "catch up to now, deliver, commit, exit (for cron and tests)")
+	metrics := fs.Bool("metrics", false, "with --once, serve metrics.listen too (off by default, so a cron run beside a daemon does not collide with it on the port)")
 	dryRun := fs.Bool("dry-run", false, "poll and normalize until caught up, print the events on stdout instead of the outputs, commit nothing (works on a copy of the state), exit")
 	if done, code := parseFlags(fs, args, stdout); done {
 		return code
@@ -86,6 +87,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	log := newLogger(cfg.Log, stderr)
 	if *dryRun {
 		return dryRunPipeline(cfg, log, stdout)
+	}
+	if *once && !*metrics {
+		off := ""
+		cfg.Metrics.Listen = &off
 	}
 	return runPipelineWith(cfg, log, stdout, pipeline.Options{Once: *once}, hooks{reloadFrom: *cfgPath})
 }
@@ -173,7 +178,7 @@ func runPipelineWith(cfg *config.Config, log *logrus.Logger, stdout io.Writer, o
 	if l := *cfg.Metrics.Listen; l != "" {
 		srv, err := serveMetrics(l, p)
 		if err != nil {
-			log.WithError(err).Error("metrics.listen")
+			log.WithError(err).WithField("listen", l).Error("metrics.listen: cannot listen (another auditfwd or another program on that port?): set metrics.listen to a free host:port, or to \"\" to turn the listener off")
 			p.Close()
 			return exitRuntime
 		}

@@ -40,6 +40,7 @@ Usage:
                                          inspect or fix the cursor and the dedup store (agent stopped)
   auditfwd simulate --addr HOST:PORT     serve the WSS audit API simulator alone
   auditfwd bench [--records N]           time run --once over one simulated day: first pass and re-poll
+  auditfwd version                       version, commit and Go version of this binary
 
 Run "auditfwd COMMAND --help" for a command's flags.
 Exit codes: 0 ok, 1 runtime failure, 2 bad configuration or usage.
@@ -78,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdBackfill(rest, stdout, stderr)
 	case "bench":
 		return cmdBench(rest, stdout, stderr)
+	case "version", "--version", "-version":
+		return cmdVersion(rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

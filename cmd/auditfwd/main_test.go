@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -81,6 +82,8 @@ func TestUsageAndExitCodes(t *testing.T) {
 		{[]string{"run"}, 2, "--config is required"},
 		{[]string{"run", "--config", "/nonexistent.yaml"}, 2, "no such file"},
 		{[]string{"run", "--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"version"}, 0, "go:      " + runtime.Version()},
+		{[]string{"--version"}, 0, "commit:  "},
 	}
 	for _, c := range cases {
 		code, stdout, stderr := runBin(t, nil, c.args...)
