@@ -47,6 +47,12 @@ func openDeadLetter(path string, committed int64) (*deadLetter, error) {
 		return nil, err
 	}
 	size := fi.Size()
+	if committed > size {
+		// Its lines were fsynced before the state named their length, so
+		// a shorter file was cut or replaced by someone: records are gone.
+		f.Close()
+		return nil, fmt.Errorf("dead letter %s is %d bytes, shorter than the %d bytes the state committed: someone cut, replaced or deleted it, and the records in it are lost from it; restore it from a backup (the agent starts again once it is whole), or accept the loss with `auditfwd state repair`", path, size, committed)
+	}
 	if committed >= 0 && committed < size {
 		if err := f.Truncate(committed); err != nil {
 			f.Close()

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -229,5 +230,48 @@ func TestLargeDeadLettersBoundedInBytes(t *testing.T) {
 	}
 	if lines, _ := deadLetterHashes(t, filepath.Join(h.dir, "state", "deadletter.ndjson")); len(lines) != n {
 		t.Fatalf("%d dead letter lines, want %d", len(lines), n)
+	}
+}
+
+// A dead letter that someone cut or deleted is not taken as it is: its
+// committed length says records are missing, and the start refuses,
+// naming the file, until it is whole again.
+func TestDamagedDeadLetterRefusesStart(t *testing.T) {
+	h := newHarness(t, func(c *simulator.Config) { c.Records = 600; c.MalformedRate = 0.1 })
+	c := h.config(h.yaml("", ""))
+	if _, err := h.runOnce(c, nil); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(c.StateDir, "deadletter.ndjson")
+	whole, err := os.ReadFile(path)
+	if err != nil || len(whole) == 0 {
+		t.Fatalf("no dead letter to damage: %v", err)
+	}
+	for _, tc := range []struct {
+		name   string
+		damage func()
+	}{
+		{"cut", func() { os.Truncate(path, int64(len(whole)/2)) }},
+		{"deleted", func() { os.Remove(path) }},
+		{"emptied", func() { os.WriteFile(path, nil, 0o600) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.damage()
+			p, err := New(c, buildOuts(t, c, nil), quietLog(), Options{Once: true, Now: h.clock.Now})
+			if err == nil {
+				p.Close()
+				t.Fatal("started on a damaged dead letter")
+			}
+			if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "shorter than") {
+				t.Fatalf("unclear error: %v", err)
+			}
+			os.WriteFile(path, whole, 0o600) // restored from a backup
+			if _, err := h.runOnce(c, nil); err != nil {
+				t.Fatalf("after the restore: %v", err)
+			}
+			if got, _ := os.ReadFile(path); string(got) != string(whole) {
+				t.Fatal("the restored dead letter changed")
+			}
+		})
 	}
 }
