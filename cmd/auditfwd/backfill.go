@@ -68,6 +68,7 @@ func cmdBackfill(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	log := newLogger(cfg.Log, stderr)
+	logWarnings(log, cfg)
 	pr := newProgressPrinter(stderr, isTerminal(stderr), *every)
 	bf := &pipeline.Backfill{Source: *source, From: from, To: to, Restart: *restart, Progress: pr.update}
 	var final *pipeline.BackfillProgress

@@ -23,6 +23,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if cfg == nil {
 		return code
 	}
+	printWarnings(stdout, cfg, "")
 	failed := 0
 	report := func(kind, name string, err error) {
 		if err != nil {

@@ -85,6 +85,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	log := newLogger(cfg.Log, stderr)
+	logWarnings(log, cfg)
 	if *dryRun {
 		return dryRunPipeline(cfg, log, stdout)
 	}
@@ -254,6 +255,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	for _, o := range cfg.Outputs {
 		fmt.Fprintf(stdout, "  output %s: %s, queue %d bytes (%s)\n", o.Name, o.Type, o.Queue.MaxBytes, o.Queue.Policy)
 	}
+	printWarnings(stdout, cfg, "  ")
 	return exitOK
 }
 

@@ -50,6 +50,7 @@ func reloadOnHUP(ctx context.Context, p *pipeline.Pipeline, path string, log *lo
 				continue
 			}
 			applyLogConfig(log, cfg.Log)
+			logWarnings(log, cfg)
 		}
 	}()
 	return func() {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/auditfwd/auditfwd/outputs"
 )
 
 // Defaults. The overlap must cover records that reach the API up to 15
@@ -147,8 +149,17 @@ func (c *Config) Validate(now time.Time) []error {
 		if s.Type != "wss_audit" {
 			add(p+".type", "must be wss_audit (got %q)", s.Type)
 		}
-		if u, err := url.Parse(s.BaseURL); s.BaseURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			add(p+".base_url", "must be an http(s) URL like https://portal.threatpulse.com (got %q)", s.BaseURL)
+		// The URL is printed without userinfo or query (outputs.ShowURL):
+		// error messages reach terminals and logs.
+		switch u, err := url.Parse(s.BaseURL); {
+		case s.BaseURL == "":
+			add(p+".base_url", "required: an https URL like https://portal.threatpulse.com")
+		case err != nil:
+			add(p+".base_url", "is not a valid URL (%s)", outputs.URLProblem(err))
+		case (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+			add(p+".base_url", "must be an http(s) URL like https://portal.threatpulse.com (got %s)", outputs.ShowURL(u))
+		case u.User != nil:
+			add(p+".base_url", "credentials in the URL would be logged: use username/password (or the *_file keys)")
 		}
 		if !strings.HasPrefix(s.Path, "/") {
 			add(p+".path", "must start with / (got %q)", s.Path)

@@ -59,12 +59,14 @@ func expand(s string) (string, error) {
 		}
 		end := strings.IndexByte(s[i:], '}')
 		if end < 0 {
-			return "", fmt.Errorf("unclosed ${ in %q", s)
+			// The value is not quoted: a broken ${ is most often in a
+			// password, and this message is printed and logged.
+			return "", fmt.Errorf("unclosed ${ at byte %d (value hidden: it may be a secret; write $$ for a literal $)", i+1)
 		}
 		expr := s[i+2 : i+end]
 		name, def, hasDef := strings.Cut(expr, ":-")
 		if name == "" {
-			return "", fmt.Errorf("empty variable name in %q", s)
+			return "", fmt.Errorf("empty variable name in ${} at byte %d (value hidden: it may be a secret)", i+1)
 		}
 		v, ok := os.LookupEnv(name)
 		switch {

@@ -130,16 +130,18 @@ func (c *Config) Validate() []error {
 	for i, a := range d.Addresses {
 		u, err := url.Parse(a)
 		switch {
+		// Never the raw value in a message: its userinfo or query may be a
+		// credential (outputs.ShowURL prints scheme, host and path).
 		case err != nil:
-			add(fmt.Sprintf("addresses[%d]", i), "%q is not a URL: %v", a, err)
+			add(fmt.Sprintf("addresses[%d]", i), "is not a valid URL (%s)", outputs.URLProblem(err))
 		case u.Scheme != "http" && u.Scheme != "https":
-			add(fmt.Sprintf("addresses[%d]", i), "%q: must start with http:// or https://", a)
+			add(fmt.Sprintf("addresses[%d]", i), "%s: must start with http:// or https://", outputs.ShowURL(u))
 		case u.Host == "":
-			add(fmt.Sprintf("addresses[%d]", i), "%q has no host", a)
+			add(fmt.Sprintf("addresses[%d]", i), "%s has no host", outputs.ShowURL(u))
 		case u.User != nil:
 			add(fmt.Sprintf("addresses[%d]", i), "credentials in the URL would be logged: use username/password or api_key")
 		case u.RawQuery != "":
-			add(fmt.Sprintf("addresses[%d]", i), "%q has a query: use query_params", a)
+			add(fmt.Sprintf("addresses[%d]", i), "%s has a query (not shown): use query_params", outputs.ShowURL(u))
 		default:
 			schemes[u.Scheme] = true
 		}

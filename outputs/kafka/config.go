@@ -236,9 +236,11 @@ func (c *Config) clientID() string {
 
 func (c *Config) headers() bool { return c.Headers == nil || *c.Headers }
 
-// tlsEnabled: an explicit enabled wins; otherwise any tls key turns it on,
-// because a CA file that is silently ignored is worse than an error.
-func (c *Config) tlsEnabled() bool {
+// TLSEnabled says whether the output connects with TLS: an explicit
+// enabled wins; otherwise any tls key turns it on, because a CA file that
+// is silently ignored is worse than an error. Exported for the start-up
+// warnings (SASL PLAIN without TLS).
+func (c *Config) TLSEnabled() bool {
 	if c.TLS.Enabled != nil {
 		return *c.TLS.Enabled
 	}

@@ -119,7 +119,7 @@ func New(name string, cfg Config) (*Output, error) {
 	case "zstd":
 		o.codec = kafka.Zstd
 	}
-	if cfg.tlsEnabled() {
+	if cfg.TLSEnabled() {
 		if o.tls, err = cfg.TLS.Config(); err != nil {
 			return nil, err
 		}

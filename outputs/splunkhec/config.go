@@ -116,19 +116,21 @@ func (c *Config) Validate() []error {
 	if d.URL == "" {
 		add("url", "required (https://host:8088)")
 	} else if u, err := url.Parse(d.URL); err != nil {
-		add("url", "%q is not a URL: %v", d.URL, err)
+		// Never the raw value in a message: its userinfo or query may be
+		// a credential (outputs.ShowURL prints scheme, host and path).
+		add("url", "is not a valid URL (%s)", outputs.URLProblem(err))
 	} else {
 		switch {
 		case u.Scheme != "http" && u.Scheme != "https":
-			add("url", "%q: must start with http:// or https://", d.URL)
+			add("url", "%s: must start with http:// or https://", outputs.ShowURL(u))
 		case u.Host == "":
-			add("url", "%q has no host", d.URL)
+			add("url", "%s has no host", outputs.ShowURL(u))
 		case u.User != nil:
 			add("url", "credentials in the URL would be logged: use token")
 		case u.RawQuery != "" || u.Fragment != "":
-			add("url", "%q: no query or fragment", d.URL)
+			add("url", "%s: no query or fragment (not shown)", outputs.ShowURL(u))
 		case strings.Contains(u.Path, "/services/collector"):
-			add("url", "%q: give the base URL (https://host:8088); the output adds /services/collector/event", d.URL)
+			add("url", "%s: give the base URL (https://host:8088); the output adds /services/collector/event", outputs.ShowURL(u))
 		default:
 			scheme = u.Scheme
 		}
