@@ -248,12 +248,19 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d sources, %d outputs)\n", *cfgPath, len(cfg.Sources), len(cfg.Outputs))
+	// Relative paths are resolved against the config file's directory:
+	// show where they landed.
+	fmt.Fprintf(stdout, "  state_dir: %s\n", cfg.StateDir)
 	for _, s := range cfg.Sources {
 		fmt.Fprintf(stdout, "  source %s: %s, date_format %s, window %s, overlap %s, dedup_horizon %s, first start %s\n",
 			s.Name, s.BaseURL, s.DateFormat, s.Window.D(), s.Overlap.D(), s.DedupHorizon.D(), s.StartTime.Format(time.RFC3339))
 	}
 	for _, o := range cfg.Outputs {
-		fmt.Fprintf(stdout, "  output %s: %s, queue %d bytes (%s)\n", o.Name, o.Type, o.Queue.MaxBytes, o.Queue.Policy)
+		where := ""
+		if o.File != nil {
+			where = " -> " + o.File.Path
+		}
+		fmt.Fprintf(stdout, "  output %s: %s%s, queue %s (%s)\n", o.Name, o.Type, where, humanBytes(int64(o.Queue.MaxBytes)), o.Queue.Policy)
 	}
 	printWarnings(stdout, cfg, "  ")
 	return exitOK

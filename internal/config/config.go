@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"time"
 
@@ -175,15 +177,14 @@ var outputKinds = map[string]reflect.Type{
 	}{}),
 }
 
-func outputType(n *yaml.Node) reflect.Type {
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == "type" {
-			if t, ok := outputKinds[n.Content[i+1].Value]; ok {
-				return t
-			}
-		}
+// outputKindNames lists the output types, sorted, for messages.
+func outputKindNames() []string {
+	names := make([]string, 0, len(outputKinds))
+	for k := range outputKinds {
+		names = append(names, k)
 	}
-	return reflect.TypeOf(OutputCommon{})
+	sort.Strings(names)
+	return names
 }
 
 // UnmarshalYAML decodes the common keys, then the type's own keys from the
@@ -254,23 +255,39 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Parse(data, time.Now())
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseIn(data, time.Now(), filepath.Dir(abs))
 }
 
 // Parse is Load without the file; now resolves relative start times.
+// Relative paths stay relative (to the working directory).
 func Parse(data []byte, now time.Time) (*Config, error) {
+	return ParseIn(data, now, "")
+}
+
+// ParseIn is Parse with relative paths resolved against dir (the config
+// file's directory), unless dir is empty.
+func ParseIn(data []byte, now time.Time, dir string) (*Config, error) {
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, Errors{errors.New("the configuration is empty")}
 		}
-		return nil, Errors{fmt.Errorf("not valid YAML: %v", err)}
+		return nil, Errors{yamlSyntaxError(data, err)}
 	}
 	var errs Errors
 	expandEnv(&root, "", (*[]error)(&errs))
-	checkKeys(&root, reflect.TypeOf(Config{}), "", (*[]error)(&errs))
+	if dir != "" {
+		resolvePaths(&root, dir)
+	}
+	w := &walker{errs: (*[]error)(&errs), bad: map[string]bool{}}
+	w.walk(&root, reflect.TypeOf(Config{}), "")
 	var c Config
+	decoded := true
 	if err := root.Decode(&c); err != nil {
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
@@ -279,18 +296,39 @@ func Parse(data []byte, now time.Time) (*Config, error) {
 			}
 		} else {
 			errs = append(errs, err)
+			decoded = false // c is partial: its checks would only confuse
+		}
+	}
+	if decoded {
+		// Bad values and unknown keys in one report: the checks run on
+		// what could be decoded, minus what is already reported.
+		c.readSecretFiles(&errs)
+		c.SetDefaults()
+		if dir != "" {
+			c.StateDir = absPath(c.StateDir, dir) // the default ./state too
+		}
+		for _, e := range c.Validate(now) {
+			if !w.reported(e) {
+				errs = append(errs, e)
+			}
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	c.readSecretFiles(&errs)
-	c.SetDefaults()
-	errs = append(errs, c.Validate(now)...)
-	if len(errs) > 0 {
-		return nil, errs
-	}
 	return &c, nil
+}
+
+// reported tells whether e is about a key the walker already reported (or
+// one inside it).
+func (w *walker) reported(e error) bool {
+	msg := e.Error()
+	for p := range w.bad {
+		if rest, ok := strings.CutPrefix(msg, p); ok && (strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, ".") || strings.HasPrefix(rest, "[")) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Config) readSecretFiles(errs *Errors) {

@@ -112,7 +112,7 @@ outputs:
 	for _, want := range []string{
 		"sources[0].base_url:", "sources[0].date_format:", "sources[0].start:", "sources[0].overlap:",
 		`sources[1].name: "wss" is already the name of sources[0]`, "sources[1].window: with date_format: date the window must be whole days",
-		`outputs[1].type: unknown output type "carrier-pigeon"`, "outputs[1].queue.policy:",
+		`outputs[1].type: unknown type "carrier-pigeon"`, "outputs[1].queue.policy:",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("missing %q in:\n%s", want, msg)

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -84,20 +86,57 @@ func expand(s string) (string, error) {
 	return b.String(), nil
 }
 
+// walker checks the document against the config's types before it is
+// decoded, so that every mistake is reported at once with its key path:
+// unknown keys, unknown output types, and values yaml's decoder would stop
+// at or report by line only (durations, sizes). A value it reports is
+// replaced by a harmless zero so decoding goes on, and its path is kept in
+// bad: Validate's later complaints about the same keys are dropped.
+type walker struct {
+	errs *[]error
+	bad  map[string]bool
+}
+
+func (w *walker) fail(path string, format string, a ...any) {
+	*w.errs = append(*w.errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, a...)))
+	w.bad[path] = true
+}
+
+var (
+	durationType   = reflect.TypeOf(Duration(0))
+	stdDurationTyp = reflect.TypeOf(time.Duration(0))
+	byteSizeType   = reflect.TypeOf(ByteSize(0))
+)
+
+// positiveDurations are keys whose zero would mean "never" or "spin": an
+// explicit 0 is a mistake, not a request for the default.
+var positiveDurations = map[string]bool{
+	"poll_interval": true, "window": true, "timeout": true, "initial_interval": true,
+	"max_interval": true, "flush_interval": true, "max_retry_after": true, "auth_retry_interval": true,
+}
+
 // checkKeys reports every mapping key that has no field in t, with its
 // path, so all unknown keys are reported at once (yaml's KnownFields stops
-// at the first). pick lets a caller choose the struct for a mapping from its
-// own content (an output's keys depend on its type).
+// at the first).
 func checkKeys(n *yaml.Node, t reflect.Type, path string, errs *[]error) {
+	(&walker{errs: errs, bad: map[string]bool{}}).walk(n, t, path)
+}
+
+func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
-		checkKeys(n.Content[0], t, path, errs)
+		w.walk(n.Content[0], t, path)
 		return
 	}
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		checkKeys(n.Alias, t, path, errs)
+		w.walk(n.Alias, t, path)
+		return
+	}
+	switch t {
+	case durationType, stdDurationTyp, byteSizeType:
+		w.scalar(n, t, path)
 		return
 	}
 	switch t.Kind() {
@@ -106,7 +145,10 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, errs *[]error) {
 			return // yaml's decoder reports the type mismatch
 		}
 		if t == reflect.TypeOf(Output{}) {
-			t = outputType(n)
+			var ok bool
+			if t, ok = w.outputType(n, path); !ok {
+				return // its keys depend on the type nobody knows
+			}
 		}
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -116,26 +158,96 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string, errs *[]error) {
 			}
 			ft, ok := fields[k.Value]
 			if !ok {
-				*errs = append(*errs, fmt.Errorf("%s: unknown key (line %d)%s", join(path, k.Value), k.Line, suggest(k.Value, fields)))
+				*w.errs = append(*w.errs, fmt.Errorf("%s: unknown key (line %d)%s", join(path, k.Value), k.Line, suggest(k.Value, fields)))
 				continue
 			}
-			checkKeys(n.Content[i+1], ft, join(path, k.Value), errs)
+			w.walk(n.Content[i+1], ft, join(path, k.Value))
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			return
 		}
 		for i, c := range n.Content {
-			checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i), errs)
+			w.walk(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
 			return
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			checkKeys(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value), errs)
+			w.walk(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value))
 		}
 	}
+}
+
+// outputType picks the struct of an output mapping from its type key.
+func (w *walker) outputType(n *yaml.Node, path string) (reflect.Type, bool) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value != "type" {
+			continue
+		}
+		v := n.Content[i+1].Value
+		if t, ok := outputKinds[v]; ok {
+			return t, true
+		}
+		w.fail(path+".type", "unknown type %q (line %d)%s (one of: %s)", v, n.Content[i+1].Line, suggestOne(v, outputKindNames()), strings.Join(outputKindNames(), ", "))
+		return nil, false
+	}
+	w.fail(path+".type", "required (line %d): one of %s", n.Line, strings.Join(outputKindNames(), ", "))
+	return nil, false
+}
+
+// scalar checks a duration or size where the decoder would stop or name
+// only a line.
+func (w *walker) scalar(n *yaml.Node, t reflect.Type, path string) {
+	if n.Kind != yaml.ScalarNode {
+		return
+	}
+	key := path[strings.LastIndexByte(path, '.')+1:]
+	switch t {
+	case durationType:
+		d, err := ParseDuration(n.Value)
+		switch {
+		case err != nil:
+			w.fail(path, "%v (line %d)", err, n.Line)
+		case d < 0:
+			w.fail(path, "must not be negative (got %s, line %d)", n.Value, n.Line)
+		case d == 0 && positiveDurations[key]:
+			w.fail(path, "must be more than 0 (line %d); leave the key out for its default", n.Line)
+		default:
+			return
+		}
+		n.Value, n.Tag = "0s", "!!str"
+	case stdDurationTyp:
+		if n.Tag == "!!int" {
+			return // nanoseconds, as yaml decodes them
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(n.Value))
+		switch {
+		case err != nil:
+			w.fail(path, "%q is not a duration (like 500ms, 10s, 5m) (line %d)", n.Value, n.Line)
+		case d < 0:
+			w.fail(path, "must not be negative (got %s, line %d)", n.Value, n.Line)
+		default:
+			return
+		}
+		n.Value, n.Tag = "0s", "!!str"
+	case byteSizeType:
+		if _, err := ParseByteSize(n.Value); err == nil {
+			return
+		} else {
+			w.fail(path, "%v (line %d)", err, n.Line)
+		}
+		n.Value, n.Tag = "0", "!!int"
+	}
+}
+
+func suggestOne(key string, names []string) string {
+	fields := make(map[string]reflect.Type, len(names))
+	for _, n := range names {
+		fields[n] = nil
+	}
+	return suggest(key, fields)
 }
 
 // yamlFields maps each yaml key of struct t (inline structs flattened) to
@@ -205,4 +317,39 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+// yamlSyntaxError names the line a syntax error is on. yaml's parser often
+// names the line where the enclosing block began (line 1 for a bad key deep
+// in the file); the first prefix of the document that fails to parse, for
+// a reason other than ending early, holds the faulty line as its last.
+func yamlSyntaxError(data []byte, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	lines := strings.SplitAfter(string(data), "\n")
+	if len(lines) > 2000 {
+		return fmt.Errorf("not valid YAML: %s", msg)
+	}
+	for k := 1; k <= len(lines); k++ {
+		var n yaml.Node
+		perr := yaml.Unmarshal([]byte(strings.Join(lines[:k], "")), &n)
+		if perr == nil || endedEarly(perr) {
+			continue
+		}
+		// The key of the line, never its value: it may be a secret.
+		where := ""
+		if key, _, ok := strings.Cut(strings.TrimSpace(lines[k-1]), ":"); ok && len(key) <= 60 {
+			where = fmt.Sprintf(" (key %q)", strings.TrimLeft(key, "- "))
+		}
+		return fmt.Errorf("not valid YAML at line %d%s: %s", k, where, lineRE.ReplaceAllString(strings.TrimPrefix(perr.Error(), "yaml: "), ""))
+	}
+	return fmt.Errorf("not valid YAML: %s", msg)
+}
+
+var lineRE = regexp.MustCompile(`^line \d+: `)
+
+// endedEarly tells a prefix that is only unfinished (an open quote or
+// bracket, a block scalar) from one with a real error.
+func endedEarly(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "end of stream") || strings.Contains(m, "unexpected end")
 }
