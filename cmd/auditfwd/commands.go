@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -110,6 +111,9 @@ func dryRunPipeline(cfg *config.Config, log *logrus.Logger, stdout io.Writer) in
 	if ok && err == nil {
 		err = linkSeenRuns(cfg.StateDir, tmp)
 	}
+	if ok && err == nil {
+		err = placeholderDeadLetter(cfg.StateDir, tmp)
+	}
 	switch {
 	case err != nil:
 		// Running from each source's start would show far more than the
@@ -159,6 +163,25 @@ func linkSeenRuns(from, to string) error {
 		}
 	}
 	return nil
+}
+
+// placeholderDeadLetter gives the copy a dead letter as long as the real
+// one, which the copied state's committed length checks, without copying
+// its records (a sparse file: a dry run only ever appends, and to the copy).
+func placeholderDeadLetter(from, to string) error {
+	fi, err := os.Stat(filepath.Join(from, "deadletter.ndjson"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(to, "deadletter.ndjson"), os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Truncate(fi.Size())
 }
 
 // runPipelineWith builds the outputs and the pipeline, serves metrics, runs
