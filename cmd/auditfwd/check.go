@@ -33,6 +33,12 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "ok   %s %s\n", kind, name)
 	}
+	report("state_dir", cfg.StateDir, checkStateDir(cfg.StateDir))
+	if note, err := checkMetricsListen(*cfg.Metrics.Listen); err != nil {
+		report("metrics.listen", *cfg.Metrics.Listen, err)
+	} else {
+		fmt.Fprintf(stdout, "ok   metrics.listen %s (%s)\n", *cfg.Metrics.Listen, note)
+	}
 	for _, sc := range cfg.Sources {
 		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 		report("source", sc.Name, pipeline.CheckSource(ctx, sc))
