@@ -80,3 +80,31 @@ func TestStartOlderThanRetentionIsClamped(t *testing.T) {
 		t.Fatalf("%d retention warnings, want 1", n)
 	}
 }
+
+// A long catch-up logs where it is at info level (every progressEvery;
+// shortened here), with the counts so far.
+func TestCatchUpLogsProgress(t *testing.T) {
+	old := progressEvery
+	progressEvery = time.Nanosecond
+	defer func() { progressEvery = old }()
+	h := newHarness(t, func(c *simulator.Config) { c.Records = 300 })
+	c := h.config(h.yaml("", ""))
+	log, hook := logtest.NewNullLogger()
+	p, err := New(c, buildOuts(t, c, nil), log, Options{Once: true, Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	n := 0
+	for _, e := range hook.AllEntries() {
+		if e.Level == logrus.InfoLevel && e.Message == "catching up" && e.Data["polled_up_to"] != nil && e.Data["new"] != nil {
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatal("no progress line over a catch-up of several windows")
+	}
+}

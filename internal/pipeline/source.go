@@ -43,6 +43,7 @@ type sourceRunner struct {
 	// Said once each until the condition clears, so a daemon's log is
 	// not flooded every poll interval.
 	warnedStart, warnedAhead bool
+	lastProgress             time.Time // last catch-up progress line
 
 	bf     *BackfillProgress // set while backfilling a past range
 	bfOpts *Backfill
@@ -171,6 +172,7 @@ func (s *sourceRunner) run(ctx context.Context) error {
 		if err == nil {
 			bo.Reset()
 			attempts = 0
+			s.logProgress(end, now)
 			if s.bf != nil {
 				if s.bf.Finished() {
 					return nil
