@@ -23,6 +23,8 @@ const stateUsage = `Usage:
   auditfwd state show  --config FILE [--source NAME] [--json]
   auditfwd state set   --config FILE --source NAME --cursor TIME   (or TIME as the last argument)
   auditfwd state reset --config FILE --source NAME [--only cursor|seen] [--yes]
+  auditfwd state verify --config FILE
+  auditfwd state repair --config FILE [--yes]
 
 show   prints each source's cursor, last successful poll and seen-set (dedup
        store) size, and each queue's commit and delivery marks.
@@ -33,6 +35,15 @@ reset  forgets a source's cursor and seen-set: the next run starts at the
        source's configured start and sends everything again (the SIEMs get
        duplicates, which the event hash lets them drop). --only limits it.
        On a terminal it asks first, unless --yes.
+verify checks what the agent checks before it starts, and more: the state
+       file's structure and integrity stamp, a state with no progress beside
+       queues, seen-set runs or dead letters of earlier runs, each queue's
+       marks against its files, the dead letter's length, the seen-set runs.
+       Exit 0 when consistent, 1 when not.
+repair does what verify lists under "repair:" (each says what it costs:
+       events lost for an output, records sent again) and stamps the state
+       as it then reads; it moves files aside, never deletes them. On a
+       terminal it asks first, unless --yes.
 
 Stop the agent first: the state is locked while it runs.
 TIME: RFC 3339 (2026-11-20T00:00:00Z), a date (2026-11-20, UTC midnight),
@@ -58,7 +69,7 @@ func cmdState(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "show: print JSON")
 	cursor := fs.String("cursor", "", "set: the new cursor (TIME)")
 	only := fs.String("only", "", "reset: only the cursor or only the seen-set")
-	yes := fs.Bool("yes", false, "reset: do not ask (it asks only on a terminal)")
+	yes := fs.Bool("yes", false, "reset, repair: do not ask (they ask only on a terminal)")
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -77,6 +88,10 @@ func cmdState(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	switch sub {
+	case "verify":
+		return stateVerify(cfg, stdout, stderr)
+	case "repair":
+		return stateRepair(cfg, *yes, stdout, stderr)
 	case "show", "set", "reset":
 	default:
 		fmt.Fprintf(stderr, "auditfwd state: unknown subcommand %q\n\n%s", sub, stateUsage)

@@ -301,6 +301,9 @@ func runSeqs(runs []*run) []uint64 {
 	return seqs
 }
 
+// EncodeList writes a live-run list for the state store (state repair).
+func EncodeList(seqs []uint64) []byte { return encodeList(seqs) }
+
 func encodeList(seqs []uint64) []byte {
 	b := make([]byte, 8*len(seqs))
 	for i, q := range seqs {

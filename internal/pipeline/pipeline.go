@@ -117,6 +117,12 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 	if err != nil {
 		return nil, err
 	}
+	if st.Fresh() {
+		if found := Leftovers(cfg.StateDir); len(found) > 0 {
+			st.Close()
+			return nil, leftoversError(cfg.StateDir, found)
+		}
+	}
 	p := &Pipeline{cfg: cfg, opts: opts, log: log, store: st, seen: map[string]*dedup.Set{},
 		reloads: make(chan reloadRequest), srcExit: make(chan struct{}, 1), pollDone: make(chan struct{})}
 	fail := func(err error) (*Pipeline, error) {

@@ -365,3 +365,31 @@ func TestReadAfterRollbackSeesNewEntries(t *testing.T) {
 		})
 	}
 }
+
+// Scan finds the extent of a log from its files alone, and where its
+// whole frames end when the last one was cut.
+func TestScan(t *testing.T) {
+	dir := t.TempDir()
+	q, err := Open(dir, 0, 0, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := appendN(t, q, 0, 40)
+	q.Commit(end)
+	q.Close()
+	x, err := Scan(dir)
+	if err != nil || x.First != 0 || x.End != end || x.WholeEnd != end || x.Segments < 2 {
+		t.Fatalf("%+v %v, want end %d", x, err, end)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	last := segs[len(segs)-1]
+	fi, _ := os.Stat(last)
+	os.Truncate(last, fi.Size()-3) // the last frame cut
+	x, _ = Scan(dir)
+	if x.End != end-3 || x.WholeEnd >= x.End || x.WholeEnd <= 0 {
+		t.Fatalf("after a cut: %+v (end %d)", x, end)
+	}
+	if x, err := Scan(filepath.Join(dir, "nope")); err != nil || x.Segments != 0 {
+		t.Fatalf("missing dir: %+v %v", x, err)
+	}
+}

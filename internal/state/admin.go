@@ -123,7 +123,7 @@ func (s *Store) SourceValue(source, key string) []byte {
 // SetCursor moves a source's cursor; the next poll starts there. The
 // seen-set stays, so records already delivered are not sent again.
 func (s *Store) SetCursor(source string, t time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		src, err := tx.Bucket(bucketSources).CreateBucketIfNotExists([]byte(source))
 		if err != nil {
 			return err
@@ -142,7 +142,7 @@ func (s *Store) ResetSource(source, what string) error {
 	if what != "all" && what != "cursor" && what != "seen" {
 		return fmt.Errorf("reset: unknown part %q (all, cursor, seen)", what)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		name := []byte(source)
 		if what == "all" || what == "seen" {
 			if err := tx.Bucket(bucketSeen).DeleteBucket(name); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {

@@ -40,7 +40,14 @@ type Store struct {
 
 // Open opens (or creates) the state database. It fails fast instead of
 // waiting forever when another auditfwd holds the lock on the same state_dir.
-func Open(dir string) (*Store, error) {
+func Open(dir string) (*Store, error) { return open(dir, true) }
+
+// OpenUnchecked opens a state whose integrity stamp may not match, for
+// `state verify` and `state repair` (CheckStamp tells). It writes nothing
+// on a damaged state until a repair does.
+func OpenUnchecked(dir string) (*Store, error) { return open(dir, false) }
+
+func open(dir string, checked bool) (*Store, error) {
 	if err := fsutil.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state_dir %s: %w", dir, err)
 	}
@@ -59,14 +66,30 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	var stampErr error
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketSources, bucketSeen, bucketQueues, bucketTargets, bucketMisc} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
+		legacy, err := checkStamp(tx)
+		if err != nil {
+			stampErr = err
+			return err // rolled back: nothing changes on a damaged state
+		}
+		if legacy || tx.Bucket(bucketMisc).Get(keyIntegrity) == nil {
+			return stamp(tx) // a new state, or one from before stamps
+		}
 		return nil
 	})
+	if stampErr != nil {
+		if !checked {
+			return &Store{db: db, path: path}, nil
+		}
+		db.Close()
+		return nil, damaged(path, stampErr.Error())
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("init state %s: %w", path, err)
@@ -95,7 +118,7 @@ type Commit struct {
 
 // Commit applies c in one transaction.
 func (s *Store) Commit(c Commit) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		src, err := tx.Bucket(bucketSources).CreateBucketIfNotExists([]byte(c.Source))
 		if err != nil {
 			return err
@@ -167,7 +190,7 @@ func (s *Store) QueueMarks(key string) (commit, delivered int64, err error) {
 // Delivered makes an output's progress durable: the queue's delivery mark
 // and, for outputs that keep one, the state of their target, together.
 func (s *Store) Delivered(queueKey string, mark int64, output string, target []byte) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		if err := putInt(tx.Bucket(bucketQueues), queueKey+"/delivered", mark); err != nil {
 			return err
 		}
@@ -180,7 +203,7 @@ func (s *Store) Delivered(queueKey string, mark int64, output string, target []b
 
 // SetTarget saves an output's target state alone (its first start).
 func (s *Store) SetTarget(output string, target []byte) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketTargets).Put([]byte(output), target) })
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketTargets).Put([]byte(output), target) })
 }
 
 // Target returns an output's saved target state (nil when none).
@@ -219,7 +242,7 @@ func (s *Store) GetMisc(key string) []byte {
 
 // PutMisc stores a small named value (an HEC channel id, say).
 func (s *Store) PutMisc(key string, v []byte) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMisc).Put([]byte(key), v) })
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMisc).Put([]byte(key), v) })
 }
 
 func putInt(b *bolt.Bucket, key string, v int64) error {

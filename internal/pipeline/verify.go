@@ -1,0 +1,242 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/auditfwd/auditfwd/internal/config"
+	"github.com/auditfwd/auditfwd/internal/dedup"
+	"github.com/auditfwd/auditfwd/internal/queue"
+	"github.com/auditfwd/auditfwd/internal/state"
+)
+
+// Finding is one invariant of a state_dir that `state verify` checks.
+// Repair, when set, says what `state repair` would do about it and what
+// that costs; fix does it.
+type Finding struct {
+	What   string
+	OK     bool
+	Detail string
+	Repair string
+	fix    func() error
+}
+
+// Checkup is a state_dir opened for verify and repair: the agent must be
+// stopped (the state is locked while it runs).
+type Checkup struct {
+	cfg      *config.Config
+	st       *state.Store
+	Findings []Finding
+}
+
+// Close releases the state.
+func (c *Checkup) Close() error { return c.st.Close() }
+
+// Verify checks every invariant the start relies on, without changing
+// anything: the state file's structure and stamp, what a fresh state
+// beside leftovers means, the dead letter's committed length, each
+// queue's marks against its segment files, each seen-set's runs.
+func Verify(cfg *config.Config) (*Checkup, error) {
+	if _, err := os.Stat(filepath.Join(cfg.StateDir, "state.db")); errors.Is(err, os.ErrNotExist) {
+		if found := Leftovers(cfg.StateDir); len(found) == 0 {
+			return nil, fmt.Errorf("no state in %s: has auditfwd run with this config?", cfg.StateDir)
+		}
+	}
+	st, err := state.OpenUnchecked(cfg.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	c := &Checkup{cfg: cfg, st: st}
+	c.structure()
+	// A bad stamp: the keys may read as anything. The checks below say
+	// what they read as; repair accepts them only with the operator.
+	c.stamp()
+	if st.Fresh() {
+		if c.leftovers() {
+			return c, nil // the rest was made by a state that is gone
+		}
+	}
+	c.deadLetter()
+	c.queues()
+	c.seenSets()
+	return c, nil
+}
+
+// OK reports whether every finding is.
+func (c *Checkup) OK() bool {
+	for _, f := range c.Findings {
+		if !f.OK {
+			return false
+		}
+	}
+	return true
+}
+
+// Repair applies every finding's repair, in order, then stamps the state
+// as it now reads. It returns what it did.
+func (c *Checkup) Repair() ([]string, error) {
+	var done []string
+	for _, f := range c.Findings {
+		if f.OK || f.fix == nil {
+			continue
+		}
+		if err := f.fix(); err != nil {
+			return done, fmt.Errorf("%s: %w", f.What, err)
+		}
+		done = append(done, f.What+": "+f.Repair)
+	}
+	if err := c.st.Restamp(); err != nil {
+		return done, err
+	}
+	return done, nil
+}
+
+func (c *Checkup) add(f Finding) { c.Findings = append(c.Findings, f) }
+
+func (c *Checkup) structure() {
+	if err := c.st.CheckStructure(); err != nil {
+		c.add(Finding{What: "state.db structure", Detail: err.Error()})
+		return
+	}
+	c.add(Finding{What: "state.db structure", OK: true, Detail: "bbolt's consistency check passed"})
+}
+
+func (c *Checkup) stamp() bool {
+	if err := c.st.CheckStamp(); err != nil {
+		c.add(Finding{What: "state.db integrity stamp", Detail: err.Error(),
+			Repair: "accept the keys as they read now (the other findings say what they read as; a changed mark can resend or skip events)",
+			fix:    func() error { return nil }, // Repair restamps last
+		})
+		return false
+	}
+	c.add(Finding{What: "state.db integrity stamp", OK: true, Detail: "the critical keys match their stamp"})
+	return true
+}
+
+// leftovers reports whether a fresh state has company.
+func (c *Checkup) leftovers() bool {
+	found := Leftovers(c.cfg.StateDir)
+	if len(found) == 0 {
+		c.add(Finding{What: "state progress", OK: true, Detail: "a new state, and nothing left from earlier runs"})
+		return false
+	}
+	aside := filepath.Join(c.cfg.StateDir, "aside-"+time.Now().UTC().Format("20060102T150405Z"))
+	c.add(Finding{What: "state progress", Detail: "the state holds no progress, but state_dir holds " + strings.Join(found, ", ") + ": state.db was deleted, emptied or replaced",
+		Repair: "move queues/, seen/ and the dead letters to " + aside + " (nothing is deleted) and start over: every source starts again at its configured start and resends what was delivered (Elasticsearch drops the repeats by _id; other SIEMs get them with the same event.hash); queued, undelivered events stay in " + aside + "/queues",
+		fix: func() error {
+			if err := os.MkdirAll(aside, 0o700); err != nil {
+				return err
+			}
+			names := []string{"queues", "seen"}
+			dls, _ := filepath.Glob(filepath.Join(c.cfg.StateDir, "deadletter*.ndjson"))
+			for _, d := range dls {
+				names = append(names, filepath.Base(d))
+			}
+			for _, n := range names {
+				err := os.Rename(filepath.Join(c.cfg.StateDir, n), filepath.Join(aside, n))
+				if err != nil && !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
+			}
+			return nil
+		}})
+	return true
+}
+
+func (c *Checkup) deadLetter() {
+	path := filepath.Join(c.cfg.StateDir, "deadletter.ndjson")
+	committed := c.st.DeadLetterLen()
+	var size int64
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
+	switch {
+	case size < committed:
+		c.add(Finding{What: "dead letter " + path, Detail: fmt.Sprintf("%d bytes on disk, %d committed: %d bytes of dead-lettered records are gone", size, committed, committed-size),
+			Repair: fmt.Sprintf("take the file as it is (commit %d bytes); the missing records are lost from it (their hashes stay seen, so they are not fetched again)", size),
+			fix:    func() error { return c.st.SetDeadLetterLen(size) }})
+	case size > committed:
+		c.add(Finding{What: "dead letter " + path, OK: true, Detail: fmt.Sprintf("%d bytes committed, %d bytes of an uncommitted tail that the next start cuts (a window that did not finish)", committed, size-committed)})
+	default:
+		c.add(Finding{What: "dead letter " + path, OK: true, Detail: fmt.Sprintf("%d bytes, as committed", committed)})
+	}
+}
+
+func (c *Checkup) queues() {
+	qs, err := c.st.Queues()
+	if err != nil {
+		c.add(Finding{What: "queues", Detail: err.Error()})
+		return
+	}
+	for _, q := range qs {
+		q := q
+		dir := filepath.Join(c.cfg.StateDir, "queues", filepath.FromSlash(q.Key))
+		what := "queue " + q.Key
+		x, err := queue.Scan(dir)
+		if err != nil {
+			c.add(Finding{What: what, Detail: err.Error()})
+			continue
+		}
+		pending := q.Commit - q.Delivered
+		switch {
+		case q.Delivered > q.Commit:
+			c.add(Finding{What: what, Detail: fmt.Sprintf("delivery mark %d is past the commit mark %d", q.Delivered, q.Commit),
+				Repair: "set the delivery mark to the commit mark (nothing pending)",
+				fix:    func() error { return c.st.SetQueueMarks(q.Key, q.Commit, q.Commit) }})
+		case pending > 0 && (x.Segments == 0 || x.First > q.Delivered || x.WholeEnd < q.Commit):
+			have := max(0, min(x.WholeEnd, q.Commit)-max(x.First, q.Delivered))
+			if x.Segments == 0 {
+				have = 0
+			}
+			from, to := max(q.Delivered, x.First), min(x.WholeEnd, q.Commit)
+			if x.Segments == 0 || to < from {
+				from, to = q.Commit, q.Commit
+			}
+			c.add(Finding{What: what, Detail: fmt.Sprintf("%d bytes of events are committed and not delivered, but only %d of them are on disk (segments from %d to %d, whole frames to %d)", pending, have, x.First, x.End, x.WholeEnd),
+				Repair: fmt.Sprintf("keep what is on disk: marks %d..%d; the %d bytes of events that are gone are lost for this output (their records stay seen)", from, to, pending-(to-from)),
+				fix:    func() error { return c.st.SetQueueMarks(q.Key, to, from) }})
+		default:
+			c.add(Finding{What: what, OK: true, Detail: fmt.Sprintf("%d bytes pending, on disk", pending)})
+		}
+	}
+}
+
+func (c *Checkup) seenSets() {
+	srcs, err := c.st.Sources()
+	if err != nil {
+		c.add(Finding{What: "seen-sets", Detail: err.Error()})
+		return
+	}
+	for _, src := range srcs {
+		src := src
+		what := "seen-set " + src
+		raw := c.st.SourceValue(src, state.KeySeenRuns)
+		live, err := dedup.DecodeList(raw)
+		if err != nil {
+			c.add(Finding{What: what, Detail: err.Error(), Repair: "forget the run list: records seen before are new again (duplicates)",
+				fix: func() error { return c.st.SetSourceValue(src, state.KeySeenRuns, nil) }})
+			continue
+		}
+		var kept []uint64
+		var missing []string
+		for _, seq := range live {
+			p := filepath.Join(SeenDir(c.cfg.StateDir, src), fmt.Sprintf("%016x.run", seq))
+			if _, err := os.Stat(p); err != nil {
+				missing = append(missing, filepath.Base(p))
+				continue
+			}
+			kept = append(kept, seq)
+		}
+		if len(missing) == 0 {
+			c.add(Finding{What: what, OK: true, Detail: fmt.Sprintf("%d run file(s), all present", len(live))})
+			continue
+		}
+		c.add(Finding{What: what, Detail: fmt.Sprintf("%d of %d run files named by the state are missing: %s", len(missing), len(live), strings.Join(missing, ", ")),
+			Repair: "forget the missing runs: records they held are new again if fetched (duplicates in the SIEM, with the same event.hash)",
+			fix:    func() error { return c.st.SetSourceValue(src, state.KeySeenRuns, dedup.EncodeList(kept)) }})
+	}
+}

@@ -1,0 +1,106 @@
+package queue
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Extent is what a queue directory holds on disk, read without the state:
+// for `state verify` and `state repair`.
+type Extent struct {
+	First int64 // position of the first byte on disk (the first segment's base)
+	End   int64 // position after the last byte on disk
+	// WholeEnd is the position after the last whole, checksummed frame
+	// from First: where a log cut short can be committed again.
+	WholeEnd int64
+	Segments int
+}
+
+// Scan reads the segment files of dir. A missing directory is an empty
+// extent.
+func Scan(dir string) (Extent, error) {
+	names, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return Extent{}, nil
+	}
+	if err != nil {
+		return Extent{}, err
+	}
+	var bases []int64
+	for _, n := range names {
+		if b, ok := strings.CutSuffix(n.Name(), segExt); ok {
+			if v, err := strconv.ParseInt(b, 10, 64); err == nil {
+				bases = append(bases, v)
+			}
+		}
+	}
+	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
+	x := Extent{Segments: len(bases)}
+	if len(bases) == 0 {
+		return x, nil
+	}
+	x.First, x.WholeEnd = bases[0], bases[0]
+	whole := true
+	for i, base := range bases {
+		path := filepath.Join(dir, segName(base))
+		fi, err := os.Stat(path)
+		if err != nil {
+			return x, err
+		}
+		x.End = base + fi.Size()
+		if !whole || base != x.WholeEnd {
+			whole = false // a gap: nothing after it is reachable
+			continue
+		}
+		n, err := wholeFrames(path)
+		if err != nil {
+			return x, err
+		}
+		x.WholeEnd = base + n
+		if n != fi.Size() && i < len(bases)-1 {
+			whole = false
+		}
+	}
+	return x, nil
+}
+
+func segName(base int64) string { return fmt.Sprintf("%020d%s", base, segExt) }
+
+// wholeFrames is the length of the prefix of a segment made of whole frames
+// whose checksums match.
+func wholeFrames(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 256<<10)
+	var pos int64
+	var hdr [frameHeader]byte
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return pos, nil
+		}
+		n := binary.LittleEndian.Uint32(hdr[0:])
+		if n < payloadHeader || n > MaxEntry {
+			return pos, nil
+		}
+		payload := make([]byte, n)
+		if _, err := io.ReadFull(r, payload); err != nil {
+			return pos, nil
+		}
+		if crc32.Update(0, crcTable, payload) != binary.LittleEndian.Uint32(hdr[4:]) {
+			return pos, nil
+		}
+		pos += frameHeader + int64(n)
+	}
+}
