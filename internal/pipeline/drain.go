@@ -466,9 +466,17 @@ func (o *outputRunner) deliver(ctx context.Context, oq *outQueue, batch []queue.
 		}
 	}
 	o.stats.Batches.Add(1)
+	moved := false
 	err := q.AckAll(func(mark int64) error {
+		moved = true
 		return o.saveTarget(func(target []byte) error { return o.p.store.Delivered(key, mark, o.name, target) })
 	})
+	if err == nil && !moved {
+		// A drop_oldest drop moved the mark past this batch while it was
+		// written: the mark stays, the target's state must still follow
+		// the write, or the next start cuts this batch off the file.
+		err = o.setTarget()
+	}
 	if err != nil {
 		return fmt.Errorf("save delivery mark: %w", err)
 	}
