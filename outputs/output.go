@@ -31,7 +31,9 @@ type Output interface {
 // Stateful is implemented by outputs whose target can be rewound, which is
 // what makes them exactly-once: State is saved in the same transaction as the
 // queue's delivery mark, and Restore is called with it before the first Write
-// after a start.
+// after a start. State may be called while a Write runs (a drop_oldest drop
+// saves it with the mark it moves, from the polling goroutine): it returns
+// the state after the last completed Write.
 type Stateful interface {
 	State() []byte
 	Restore(state []byte) error

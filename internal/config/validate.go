@@ -250,6 +250,7 @@ func (c *Config) Validate(now time.Time) []error {
 			add(p+".queue.segment_bytes", "must be at least 64KiB")
 		}
 	}
+	c.sameFileOutputs(add)
 	if len(c.Outputs) == 0 {
 		add("outputs", "at least one output is required")
 	}

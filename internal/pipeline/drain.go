@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,11 @@ type outputRunner struct {
 	log   *logrus.Entry
 	stats *OutputStats
 	next  int // round-robin position
+
+	// saveMu orders the saves of the target's state (the drainer's, and a
+	// drop_oldest drop's from the polling goroutine): each reads the state
+	// and commits it under the lock, so an older state never lands last.
+	saveMu sync.Mutex
 
 	mu     sync.Mutex
 	queues []*outQueue   // grows when a reload adds a source
@@ -80,21 +86,78 @@ func newOutputRunner(p *Pipeline, oc config.Output, out outputs.Output) (*output
 	if err := keepChannel(p, oc.Name, out); err != nil {
 		return nil, err
 	}
+	if l, ok := out.(logged); ok {
+		l.SetLogger(o.log)
+	}
 	if sf, ok := out.(outputs.Stateful); ok {
 		saved := p.store.Target(oc.Name)
 		if err := sf.Restore(saved); err != nil {
 			return nil, fmt.Errorf("output %s: restore: %w", oc.Name, err)
 		}
-		if saved == nil {
-			// First start: save the target's state before the first write,
-			// or a crash between that write and its delivery mark would
-			// leave nothing to rewind to.
-			if err := p.store.SetTarget(oc.Name, sf.State()); err != nil {
+		if now := sf.State(); !bytes.Equal(now, saved) {
+			// A first start, another file than the saved one, a state of
+			// an older version: save the target's state before the first
+			// write, or a crash between that write and its delivery mark
+			// would rewind to a state that does not describe the target.
+			if err := p.store.SetTarget(oc.Name, now); err != nil {
 				return nil, fmt.Errorf("output %s: %w", oc.Name, err)
 			}
 		}
 	}
 	return o, nil
+}
+
+// logged is an output that logs on its own (the file output's rotations).
+type logged interface{ SetLogger(*logrus.Entry) }
+
+// follower is a Stateful output whose target can move under it (a rotated
+// or cut file). Follow, before each write, makes it write to the target as
+// it is now and reports whether its state changed; that state is saved
+// before the write, so a crash after the write rewinds the new target, and
+// never a file the output no longer writes.
+type follower interface {
+	Follow() (changed bool, err error)
+}
+
+// saveTarget calls save with the output's current state (nil for outputs
+// without one). A drop_oldest drop calls it from the polling goroutine:
+// Stateful says State may run beside a Write.
+func (o *outputRunner) saveTarget(save func(target []byte) error) error {
+	o.saveMu.Lock()
+	defer o.saveMu.Unlock()
+	var target []byte
+	if sf, ok := o.out.(outputs.Stateful); ok {
+		target = sf.State()
+	}
+	return save(target)
+}
+
+// setTarget saves the target's state alone, without a mark.
+func (o *outputRunner) setTarget() error {
+	return o.saveTarget(func(target []byte) error {
+		if target == nil {
+			return nil
+		}
+		return o.p.store.SetTarget(o.name, target)
+	})
+}
+
+// write follows a moving target, saving its state when it moved, then
+// writes. Only a failure to save is fatal (errFatal); the others are the
+// target's and are retried.
+func (o *outputRunner) write(ctx context.Context, evs []event.Event) error {
+	if f, ok := o.out.(follower); ok {
+		changed, err := f.Follow()
+		if err != nil {
+			return err
+		}
+		if changed {
+			if err := o.setTarget(); err != nil {
+				return &errFatal{fmt.Errorf("save the state of output %s: %w", o.name, err)}
+			}
+		}
+	}
+	return o.out.Write(ctx, evs)
 }
 
 // channeled is an output with a generated channel id the receiver tracks
@@ -329,7 +392,11 @@ func (o *outputRunner) deliver(ctx context.Context, oq *outQueue, batch []queue.
 		for _, i := range pending {
 			evs = append(evs, batch[i].Event)
 		}
-		err := o.out.Write(ctx, evs)
+		err := o.write(ctx, evs)
+		var fatal *errFatal
+		if errors.As(err, &fatal) {
+			return err
+		}
 		if err == nil {
 			o.stats.Delivered.Add(int64(len(pending)))
 			break
@@ -399,13 +466,17 @@ func (o *outputRunner) deliver(ctx context.Context, oq *outQueue, batch []queue.
 		}
 	}
 	o.stats.Batches.Add(1)
-	var target []byte
-	if sf, ok := o.out.(outputs.Stateful); ok {
-		target = sf.State()
-	}
+	moved := false
 	err := q.AckAll(func(mark int64) error {
-		return o.p.store.Delivered(key, mark, o.name, target)
+		moved = true
+		return o.saveTarget(func(target []byte) error { return o.p.store.Delivered(key, mark, o.name, target) })
 	})
+	if err == nil && !moved {
+		// A drop_oldest drop moved the mark past this batch while it was
+		// written: the mark stays, the target's state must still follow
+		// the write, or the next start cuts this batch off the file.
+		err = o.setTarget()
+	}
 	if err != nil {
 		return fmt.Errorf("save delivery mark: %w", err)
 	}

@@ -36,8 +36,16 @@ var (
 	descQueueBytes  = prometheus.NewDesc("auditfwd_output_queue_bytes", "Queue bytes on disk past the delivery mark.", []string{"output"}, nil)
 	descQueueOldest = prometheus.NewDesc("auditfwd_output_queue_oldest_age_seconds", "Age of the oldest queued event (0 when empty).", []string{"output"}, nil)
 	descQueueLimit  = prometheus.NewDesc("auditfwd_output_queue_max_bytes", "The queue's configured limit.", []string{"output"}, nil)
+	descFileMissing = prometheus.NewDesc("auditfwd_output_file_missing_bytes_total", "Bytes the file output wrote and later found gone from its file (cut by someone, a power failure).", []string{"output"}, nil)
+	descFileRotated = prometheus.NewDesc("auditfwd_output_file_rotations_total", "Times the file output found its file renamed away or emptied (log rotation) and wrote on in the file at its path.", []string{"output"}, nil)
 	descSeenEntries = prometheus.NewDesc("auditfwd_dedup_entries", "Hashes in the source's seen-set.", []string{"source"}, nil)
 )
+
+// fileCounters are counted by the file output itself.
+type fileCounters interface {
+	MissingBytes() int64
+	Rotations() int64
+}
 
 // Describe sends nothing: an unchecked collector, since a config reload
 // can add and remove sources and outputs (and their histograms).
@@ -95,6 +103,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(descQueueOldest, age, n)
 		gauge(descQueueLimit, float64(o.cfg.Queue.MaxBytes), n)
+		if fc, ok := o.out.(fileCounters); ok {
+			counter(descFileMissing, float64(fc.MissingBytes()), n)
+			counter(descFileRotated, float64(fc.Rotations()), n)
+		}
 		o.stats.BatchSeconds.Collect(ch)
 	}
 }

@@ -34,6 +34,9 @@
 // mark, Write it, retry what the output says to retry with back-off, write
 // what it refuses for good to the output's dead letter (fsync), then in one
 // state transaction move the delivery mark and save the target's state.
+// Every other move of the mark (a drop_oldest drop) saves that state too,
+// and a target that moved under the output (a rotated file) has its new
+// state saved before anything is written to it.
 // Exactly-once targets (the file output) rewind to that state on start;
 // the others are at-least-once between a Write and its mark, and carry the
 // event hash so the receiver can drop repeats.

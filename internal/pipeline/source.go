@@ -474,7 +474,9 @@ func (s *sourceRunner) makeRoom(ctx context.Context, ws *windowState, sk sink) e
 		}
 		mine := q.Stats().Unread
 		n, err := q.DropOldest(max(0, low-(total-mine)), func(mark int64) error {
-			return s.p.store.Delivered(sk.key, mark, o.name, nil)
+			// The target's state goes with every mark move: a batch in
+			// flight may be in the file already, and a start must not cut it.
+			return o.saveTarget(func(target []byte) error { return s.p.store.Delivered(sk.key, mark, o.name, target) })
 		})
 		if err != nil {
 			return &errFatal{err}

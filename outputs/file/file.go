@@ -1,19 +1,31 @@
 // Package file writes events as NDJSON to a local file, exactly once.
 //
-// The file's length after each delivered batch is saved with the queue's
-// delivery mark (Stateful). On start, Restore cuts the file back to that
-// length, so a batch written but not yet marked delivered when the process
-// died is written again once and only once.
+// After each delivered batch the pipeline saves the file's identity (path,
+// device and inode) and length with the queue's delivery mark (Stateful).
+// On start, Restore cuts the file back to that length when, and only when,
+// it is the same file: a batch written but not yet marked delivered when the
+// process died is then written again once and only once. Another file at
+// the path (the path changed, the file was replaced) is never cut: it is
+// appended to, with a warning.
+//
+// Before every batch (Follow) the output checks that the path still names
+// the file it writes and that the file is as long as it left it: after a
+// rename rotation it opens the new file, after copytruncate it goes on at
+// the file's real end, and bytes that went missing are logged and counted.
+// It writes with O_APPEND, so it never leaves a hole of NUL bytes, and
+// starts a new line when the file does not end with one.
 package file
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/auditfwd/auditfwd/internal/event"
 	"github.com/auditfwd/auditfwd/outputs"
@@ -26,7 +38,8 @@ type Config struct {
 	// Fsync after every batch (default true). Without it a power loss can
 	// lose events the state store already counts as delivered.
 	Fsync *bool `yaml:"fsync"`
-	// Mode of a new file, octal (default "0640").
+	// Mode of a new file, octal (default "0600": it holds raw audit
+	// records). A directory it creates gets the same bits plus x where r is.
 	Mode string `yaml:"mode"`
 }
 
@@ -37,8 +50,8 @@ func (c *Config) Validate() []error {
 		errs = append(errs, errors.New("path: required"))
 	}
 	if c.Mode != "" {
-		if _, err := strconv.ParseUint(c.Mode, 8, 32); err != nil {
-			errs = append(errs, fmt.Errorf("mode: %q is not an octal file mode", c.Mode))
+		if m, err := strconv.ParseUint(c.Mode, 8, 32); err != nil || m > 0o777 {
+			errs = append(errs, fmt.Errorf("mode: %q is not an octal file mode like \"0640\"", c.Mode))
 		}
 	}
 	return errs
@@ -50,118 +63,104 @@ type Output struct {
 	cfg   Config
 	mode  os.FileMode
 	fsync bool
-	f     *os.File
-	size  int64
-	buf   []byte
+	log   *logrus.Entry
+
+	// Only the drainer's goroutine (Restore, Follow, Write, Close) uses these.
+	f      *os.File
+	needNL bool // the file does not end with a newline: start the next batch with one
+	dirty  bool // a failed write may have left bytes past cur.size
+	buf    []byte
+
+	mu  sync.Mutex // guards cur: State is also read by the polling goroutine
+	cur target
+
+	missing   atomic.Int64 // bytes written here that were no longer in the file
+	rotations atomic.Int64 // files found replaced or emptied under the output
 }
 
-// New builds the output; the file is opened on first use.
+// New builds the output; the file is opened by Restore or the first Write.
 func New(name string, cfg Config) (*Output, error) {
-	mode := uint64(0o640)
+	mode := uint64(0o600)
 	if cfg.Mode != "" {
 		m, err := strconv.ParseUint(cfg.Mode, 8, 32)
-		if err != nil {
-			return nil, err
+		if err != nil || m > 0o777 {
+			return nil, fmt.Errorf("mode: %q is not an octal file mode", cfg.Mode)
 		}
 		mode = m
 	}
 	fsync := cfg.Fsync == nil || *cfg.Fsync
-	return &Output{name: name, cfg: cfg, mode: os.FileMode(mode), fsync: fsync, size: -1}, nil
+	return &Output{name: name, cfg: cfg, mode: os.FileMode(mode), fsync: fsync,
+		log: logrus.NewEntry(logrus.StandardLogger()).WithField("output", name)}, nil
 }
 
 // Name is the configured output name.
 func (o *Output) Name() string { return o.name }
 
-func (o *Output) open() error {
-	if o.f != nil {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(o.cfg.Path), 0o750); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(o.cfg.Path, os.O_CREATE|os.O_RDWR, o.mode)
-	if err != nil {
-		return err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return err
-	}
-	if o.size < 0 || o.size > fi.Size() {
-		// No saved length (first run), or the file was cut or rotated
-		// by someone else: append at its current end.
-		o.size = fi.Size()
-	} else if o.size < fi.Size() {
-		// Bytes past the saved length belong to a batch that was written
-		// but not marked delivered: it will be written again.
-		if err := f.Truncate(o.size); err != nil {
-			f.Close()
-			return fmt.Errorf("cut %s back to %d bytes: %w", o.cfg.Path, o.size, err)
-		}
-	}
-	o.f = f
-	return nil
-}
+// SetLogger replaces the logger (the pipeline passes its own, with the
+// output's name).
+func (o *Output) SetLogger(l *logrus.Entry) { o.log = l.WithField("path", o.cfg.Path) }
 
-// Restore sets the length the file had after the last delivered batch.
-// Without a saved state (a first start) the file is opened and its current
-// length becomes the state, so the caller can save it before any write.
-func (o *Output) Restore(state []byte) error {
-	if len(state) != 8 {
-		o.size = -1
-		if o.f != nil {
-			o.f.Close()
-			o.f = nil
-		}
-		return o.open()
-	}
-	o.size = int64(binary.BigEndian.Uint64(state))
-	if o.f != nil {
-		o.f.Close()
-		o.f = nil
-	}
-	return o.open()
-}
+// MissingBytes counts bytes this output wrote that it later found gone
+// from its file (cut by someone, lost in a power failure).
+func (o *Output) MissingBytes() int64 { return o.missing.Load() }
 
-// State is the file's length after the last Write.
+// Rotations counts the times the file was found replaced (rename rotation)
+// or emptied (copytruncate) and the output went on in the file at the path.
+func (o *Output) Rotations() int64 { return o.rotations.Load() }
+
+// State names the file and its length after the last completed Write. It
+// may be called while a Write runs.
 func (o *Output) State() []byte {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(o.size))
-	return b[:]
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.cur.encode()
+}
+
+func (o *Output) setCur(t target) {
+	o.mu.Lock()
+	o.cur = t
+	o.mu.Unlock()
 }
 
 // Write appends the batch, one document per line, and syncs the file.
 func (o *Output) Write(_ context.Context, batch []event.Event) error {
-	if err := o.open(); err != nil {
+	if _, err := o.Follow(); err != nil {
 		return err
 	}
-	o.buf = o.buf[:0]
-	for _, e := range batch {
-		o.buf = append(o.buf, e.Doc...)
-		o.buf = append(o.buf, '\n')
+	buf := o.buf[:0]
+	if o.needNL {
+		buf = append(buf, '\n')
 	}
-	n, err := o.f.WriteAt(o.buf, o.size)
+	for _, e := range batch {
+		buf = append(buf, e.Doc...)
+		buf = append(buf, '\n')
+	}
+	o.buf = buf
+	// The errors name the operation and the path already (*os.PathError).
+	n, err := o.f.Write(buf)
 	if err != nil {
-		// A short write leaves a partial line; the next attempt writes
-		// at the same offset over it.
-		return fmt.Errorf("write %s: %w", o.cfg.Path, err)
+		// A short write leaves a partial line: Follow cuts it before the
+		// next attempt.
+		o.dirty = true
+		return err
 	}
 	if o.fsync {
 		if err := o.f.Sync(); err != nil {
-			return fmt.Errorf("fsync %s: %w", o.cfg.Path, err)
+			o.dirty = true // not durable: written again
+			return err
 		}
 	}
-	o.size += int64(n)
+	o.mu.Lock()
+	o.cur.size += int64(n)
+	o.cur.tail = keepTail(o.cur.tail, buf)
+	o.mu.Unlock()
+	o.needNL = false
 	return nil
 }
 
 // Check makes sure the file can be opened for appending; it writes nothing.
 func (o *Output) Check(context.Context) error {
-	if err := os.MkdirAll(filepath.Dir(o.cfg.Path), 0o750); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(o.cfg.Path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, o.mode)
+	f, err := o.openFile()
 	if err != nil {
 		return err
 	}
