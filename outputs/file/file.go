@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -159,12 +160,39 @@ func (o *Output) Write(_ context.Context, batch []event.Event) error {
 }
 
 // Check makes sure the file can be opened for appending; it writes nothing.
+//
+// It writes nothing: no directory, no empty file. A check run as root must
+// not leave a root-owned file that the service user then cannot open.
 func (o *Output) Check(context.Context) error {
-	f, err := o.openFile()
-	if err != nil {
+	fi, err := os.Stat(o.cfg.Path)
+	switch {
+	case err == nil && !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file", o.cfg.Path)
+	case err == nil:
+		f, err := os.OpenFile(o.cfg.Path, os.O_WRONLY|os.O_APPEND, 0) // opens, writes nothing
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	case !errors.Is(err, os.ErrNotExist):
 		return err
 	}
-	return f.Close()
+	// Not there yet: the nearest existing directory must let us create it.
+	for d := filepath.Dir(o.cfg.Path); ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("%s: %s is not a directory", o.cfg.Path, d)
+			}
+			if err := writable(d); err != nil {
+				return fmt.Errorf("%s does not exist and cannot be created: %s is not writable by this user: %v", o.cfg.Path, d, err)
+			}
+			return nil
+		}
+		if !errors.Is(err, os.ErrNotExist) || filepath.Dir(d) == d {
+			return err
+		}
+	}
 }
 
 // Close closes the file.

@@ -32,3 +32,6 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// writable tells whether this user may write in dir (create files there).
+func writable(dir string) error { return syscall.Access(dir, 0x2|0x1) } // W_OK|X_OK
