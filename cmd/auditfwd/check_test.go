@@ -40,3 +40,16 @@ func TestCheckWritesNothing(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, stdout)
 	}
 }
+
+// An output whose target cannot be opened exits 2 (the configuration's to
+// fix) with its key path, not a bare "restore: mkdir".
+func TestUnopenableOutputExitsTwoWithKeyPath(t *testing.T) {
+	e := newCrashEnv(t, 50, "")
+	dir := filepath.Dir(e.cfg)
+	os.WriteFile(filepath.Join(dir, "blocker"), []byte("a file, not a directory"), 0o600)
+	editConfig(t, e.cfg, fmt.Sprintf("path: %q", e.out2), fmt.Sprintf("path: %q", filepath.Join(dir, "blocker", "events.ndjson")))
+	code, _, stderr := runBin(t, nil, "run", "--config", e.cfg, "--once")
+	if code != 2 || !strings.Contains(stderr, "outputs[1] (output two)") {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+}

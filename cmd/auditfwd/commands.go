@@ -195,6 +195,10 @@ func runPipelineWith(cfg *config.Config, log *logrus.Logger, stdout io.Writer, o
 	p, err := pipeline.New(cfg, outs, log, opts)
 	if err != nil {
 		log.WithError(err).Error("cannot start")
+		var se *pipeline.SetupError
+		if errors.As(err, &se) {
+			return exitUsage
+		}
 		return exitRuntime
 	}
 	ctx, stop := signalContext(log)

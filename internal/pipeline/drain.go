@@ -92,7 +92,7 @@ func newOutputRunner(p *Pipeline, oc config.Output, out outputs.Output) (*output
 	if sf, ok := out.(outputs.Stateful); ok {
 		saved := p.store.Target(oc.Name)
 		if err := sf.Restore(saved); err != nil {
-			return nil, fmt.Errorf("output %s: restore: %w", oc.Name, err)
+			return nil, &SetupError{Err: fmt.Errorf("%s (output %s): cannot open its target: %w", outputPath(p.cfg, oc.Name), oc.Name, err)}
 		}
 		if now := sf.State(); !bytes.Equal(now, saved) {
 			// A first start, another file than the saved one, a state of
