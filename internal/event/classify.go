@@ -10,42 +10,74 @@ type objectClass int
 
 const (
 	objOther objectClass = iota
-	objUser              // a user account or a credential tied to one
-	objAdmin             // an administrator or a role (the table's "admin" rows)
+	objUser              // an account (end user or administrator) or a credential tied to one
+	objAdmin             // a role: an IAM object that is no user and no group
 	objGroup             // a group of users
+)
+
+// objectEntity says which non-IAM ECS field set an object's name belongs in.
+type objectEntity int
+
+const (
+	entNone objectEntity = iota
+	entRule              // a policy rule: its name is rule.name
+	entHost              // an agent or device: its name is host.name
 )
 
 type objectInfo struct {
 	class  objectClass
-	person bool // the object's name is an account name: it goes to user.target
+	target bool // the object's name names an account or credential: it goes to user.target
+	entity objectEntity
 }
 
 // objectKinds: object types, lower-case with separators removed and a plural
-// "s" dropped. ECS gives IAM groups their own event.type ("group"), which fits
-// a user group better than the table's generic "user".
+// "s" dropped.
+//
+// Administrators are users: ECS's event.type "admin" is for IAM changes that
+// affect no user or group ("adding new applications to a federation
+// solution"), so creating, changing or deleting an admin account is
+// [user, creation|change|deletion], which is what Elastic's user-management
+// views and rules look for. A role is such an "admin" object. An API
+// credential acts as an account (it signs in to the API), so its name is the
+// user.target of the IAM event, as Elastic's Okta and Azure pipelines do with
+// service principals. ECS gives IAM groups their own event.type ("group").
 var objectKinds = map[string]objectInfo{
-	"user":           {objUser, true},
-	"enduser":        {objUser, true},
-	"localuser":      {objUser, true},
-	"account":        {objUser, true},
-	"useraccount":    {objUser, true},
-	"serviceaccount": {objUser, true},
-	"apicredential":  {objUser, false},
-	"credential":     {objUser, false},
-	"apikey":         {objUser, false},
-	"apitoken":       {objUser, false},
-	"password":       {objUser, false},
-	"admin":          {objAdmin, true},
-	"administrator":  {objAdmin, true},
-	"adminuser":      {objAdmin, true},
-	"portaladmin":    {objAdmin, true},
-	"superadmin":     {objAdmin, true},
-	"role":           {objAdmin, false},
-	"adminrole":      {objAdmin, false},
-	"userrole":       {objAdmin, false},
-	"group":          {objGroup, false},
-	"usergroup":      {objGroup, false},
-	"admingroup":     {objGroup, false},
+	"user":           {objUser, true, entNone},
+	"enduser":        {objUser, true, entNone},
+	"localuser":      {objUser, true, entNone},
+	"account":        {objUser, true, entNone},
+	"useraccount":    {objUser, true, entNone},
+	"serviceaccount": {objUser, true, entNone},
+	"apicredential":  {objUser, true, entNone},
+	"credential":     {objUser, true, entNone},
+	"apikey":         {objUser, true, entNone},
+	"apitoken":       {objUser, true, entNone},
+	"password":       {objUser, false, entNone}, // its "name" is no account
+	"admin":          {objUser, true, entNone},
+	"administrator":  {objUser, true, entNone},
+	"adminuser":      {objUser, true, entNone},
+	"portaladmin":    {objUser, true, entNone},
+	"superadmin":     {objUser, true, entNone},
+	"role":           {objAdmin, false, entNone},
+	"adminrole":      {objAdmin, false, entNone},
+	"userrole":       {objAdmin, false, entNone},
+	"group":          {objGroup, false, entNone},
+	"usergroup":      {objGroup, false, entNone},
+	"admingroup":     {objGroup, false, entNone},
+
+	"policyrule":   {objOther, false, entRule},
+	"rule":         {objOther, false, entRule},
+	"policy":       {objOther, false, entRule},
+	"firewallrule": {objOther, false, entRule},
+	"contentrule":  {objOther, false, entRule},
+	"accessrule":   {objOther, false, entRule},
+
+	"agent":       {objOther, false, entHost},
+	"wssagent":    {objOther, false, entHost},
+	"clientagent": {objOther, false, entHost},
+	"device":      {objOther, false, entHost},
+	"endpoint":    {objOther, false, entHost},
+	"host":        {objOther, false, entHost},
 }
 
 func classifyObject(objectType string) objectInfo {

@@ -70,14 +70,16 @@ func TestCategorize(t *testing.T) {
 		{"Logout", "Admin", "authentication", []string{"end"}},
 		{"Create", "User", "iam", []string{"user", "creation"}},
 		{"Add", "ApiCredential", "iam", []string{"user", "creation"}},
-		{"Create", "Admin", "iam", []string{"admin", "creation"}},
+		{"Create", "Admin", "iam", []string{"user", "creation"}}, // an admin account is a user (ECS "admin" affects no user)
 		{"Add", "Role", "iam", []string{"admin", "creation"}},
 		{"Update", "user", "iam", []string{"user", "change"}},
 		{"Edit", "Role", "iam", []string{"admin", "change"}},
 		{"Enable", "API Credential", "iam", []string{"user", "change"}},
-		{"Disable", "Administrator", "iam", []string{"admin", "change"}},
+		{"Disable", "Administrator", "iam", []string{"user", "change"}},
 		{"Delete", "USER", "iam", []string{"user", "deletion"}},
-		{"Remove", "admin", "iam", []string{"admin", "deletion"}},
+		{"Remove", "admin", "iam", []string{"user", "deletion"}},
+		{"Update", "Admin", "iam", []string{"user", "change"}},
+		{"Delete", "Role", "iam", []string{"admin", "deletion"}},
 		{"Delete", "Users", "iam", []string{"user", "deletion"}},
 		{"Create", "UserGroup", "iam", []string{"group", "creation"}},
 		{"Create", "PolicyRule", "configuration", []string{"creation"}},
@@ -104,17 +106,20 @@ func TestCategorize(t *testing.T) {
 	}
 }
 
-func TestClassifyObjectPerson(t *testing.T) {
+// TestClassifyObjectTarget: which objects' names are the user.target of an
+// IAM event (accounts and the API credentials that act as one).
+func TestClassifyObjectTarget(t *testing.T) {
 	tests := []struct {
 		objType string
-		person  bool
+		target  bool
 	}{
 		{"User", true}, {"Admin", true}, {"Administrator", true}, {"admin user", true},
-		{"ApiCredential", false}, {"Role", false}, {"PolicyRule", false}, {"", false}, {"Report", false},
+		{"ApiCredential", true}, {"API Key", true},
+		{"Role", false}, {"PolicyRule", false}, {"", false}, {"Report", false}, {"Password", false},
 	}
 	for _, tt := range tests {
-		if got := classifyObject(tt.objType).person; got != tt.person {
-			t.Errorf("classifyObject(%q).person = %v, want %v", tt.objType, got, tt.person)
+		if got := classifyObject(tt.objType).target; got != tt.target {
+			t.Errorf("classifyObject(%q).target = %v, want %v", tt.objType, got, tt.target)
 		}
 	}
 }

@@ -23,8 +23,10 @@
 // null fall through to the next candidate and are kept as unknown keys.
 //
 // The document follows ECS 8.11 (see ECSVersion) and the table in
-// shared/ecs-mapping.md; classify.go says where and why it departs from the
-// table. Its keys come in a fixed order and it is always one line of valid
+// shared/ecs-mapping.md as refined by issue 18; classify.go says where and
+// why it departs from the table, docs/ecs.md lists where each fact lands,
+// and ecs_conformance_test.go checks simulated documents against the ECS
+// field list in testdata/ecs-8.11-fields.tsv. Its keys come in a fixed order and it is always one line of valid
 // JSON, whatever the record holds.
 //
 // Every record key that did not become an ECS field is kept under
@@ -40,5 +42,5 @@
 // values, HTTP dates, and epoch numbers whose unit follows from magnitude:
 // below 1e11 seconds, below 1e14 milliseconds, below 1e17 microseconds,
 // else nanoseconds. Times before 1990 or more than a year in the future
-// (relative to now; for Map, relative to the ingest time) are rejected.
+// (relative to now; for Map, relative to the read time) are rejected.
 package event

@@ -64,10 +64,10 @@ func synthMessage(r *mapped) string {
 // appendDoc writes the ECS document by hand. Keys come in a fixed order so
 // the same record always yields the same bytes, and a hand-written appender
 // avoids the reflection and map sorting of encoding/json on the hot path.
-func (m *Mapper) appendDoc(b []byte, r *mapped, p *Parsed, ingested time.Time) []byte {
+func (m *Mapper) appendDoc(b []byte, r *mapped, p *Parsed, read time.Time) []byte {
 	f := &r.facts
-	action := actionName(f[factOperation].val)
-	category, types := categorize(verbOf(action), r.object)
+	action := r.action
+	category, types := categorize(r.verb, r.object)
 
 	b = append(b, `{"@timestamp":"`...)
 	b = appendTimestamp(b, r.time)
@@ -93,13 +93,16 @@ func (m *Mapper) appendDoc(b []byte, r *mapped, p *Parsed, ingested time.Time) [
 		b = appendField(b, "action", action)
 	}
 	b = appendField(b, "outcome", outcomeOf(f[factOutcome].val))
+	if r.reason != "" {
+		b = appendField(b, "reason", r.reason)
+	}
 	if id := f[factID].val; id != "" {
 		b = appendField(b, "id", id)
 	}
 	b = append(b, `,"hash":"`...)
 	b = hex.AppendEncode(b, p.Hash[:])
-	b = append(b, `","dataset":"wss.audit","module":"wss","ingested":"`...)
-	b = appendTimestamp(b, ingested)
+	b = append(b, `","dataset":"wss.audit","module":"wss","created":"`...)
+	b = appendTimestamp(b, read)
 	b = append(b, `","original":`...)
 	if p.raw != "" && string(p.Raw) == p.raw { // the comparison does not allocate
 		b = appendString(b, p.raw)
@@ -142,6 +145,38 @@ func (m *Mapper) appendDoc(b []byte, r *mapped, p *Parsed, ingested time.Time) [
 		b = append(b, '}')
 	}
 
+	if ua := f[factUserAgent].val; ua != "" {
+		b = append(b, `,"user_agent":{"original":`...)
+		b = appendString(b, ua)
+		b = append(b, '}')
+	}
+	if r.hostName != "" {
+		b = append(b, `,"host":{"name":`...)
+		b = appendString(b, r.hostName)
+		b = append(b, '}')
+	}
+	if r.ruleName != "" || r.ruleset != "" {
+		b = append(b, `,"rule":{`...)
+		mark := len(b)
+		if r.ruleName != "" {
+			b = appendMember(b, mark, "name", r.ruleName)
+		}
+		if r.ruleset != "" {
+			b = appendMember(b, mark, "ruleset", r.ruleset)
+		}
+		b = append(b, '}')
+	}
+	if r.groupName != "" {
+		b = append(b, `,"group":{"name":`...)
+		b = appendString(b, r.groupName)
+		b = append(b, '}')
+	}
+	if org := f[factTenant].val; org != "" {
+		b = append(b, `,"organization":{"id":`...)
+		b = appendString(b, org)
+		b = append(b, '}')
+	}
+
 	if r.relatedIP.len() > 0 || r.relatedUser.len() > 0 {
 		b = append(b, `,"related":{`...)
 		if r.relatedIP.len() > 0 {
@@ -158,7 +193,9 @@ func (m *Mapper) appendDoc(b []byte, r *mapped, p *Parsed, ingested time.Time) [
 		b = append(b, '}')
 	}
 
-	b = append(b, `,"observer":{"vendor":"Broadcom","product":"Web Security Service","type":"proxy"}`...)
+	// No observer.type: "proxy" would describe the access log, not the
+	// management portal that writes the audit log.
+	b = append(b, `,"observer":{"vendor":"Broadcom","product":"Web Security Service"}`...)
 	if m.source != "" {
 		b = append(b, `,"labels":{"source":`...)
 		b = appendString(b, m.source)

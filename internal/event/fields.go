@@ -22,12 +22,21 @@ type Fields struct {
 	Operation  []string `yaml:"operation" json:"operation,omitempty"`
 	Outcome    []string `yaml:"outcome" json:"outcome,omitempty"`
 	Message    []string `yaml:"message" json:"message,omitempty"`
+
+	// Facts that have an ECS field of their own (before, they stayed under
+	// wss.audit with the record's key).
+	UserAgent    []string `yaml:"user_agent" json:"user_agent,omitempty"`       // user_agent.original
+	Tenant       []string `yaml:"tenant" json:"tenant,omitempty"`               // organization.id
+	RuleCategory []string `yaml:"rule_category" json:"rule_category,omitempty"` // rule.ruleset, for policy-rule objects only
+	Host         []string `yaml:"host" json:"host,omitempty"`                   // host.name
+	Reason       []string `yaml:"reason" json:"reason,omitempty"`               // event.reason
 }
 
 // Validate reports every unusable key at once: an empty key, or a dotted
 // path with an empty segment ("a..b", ".a"), can never match a record.
 func (f Fields) Validate() error {
-	names := [numFacts]string{"time", "id", "user", "source_ip", "object_type", "object_name", "operation", "outcome", "message"}
+	names := [numFacts]string{"time", "id", "user", "source_ip", "object_type", "object_name", "operation", "outcome", "message",
+		"user_agent", "tenant", "rule_category", "host", "reason"}
 	var errs []error
 	for i, keys := range f.lists() {
 		for _, k := range keys {
@@ -53,6 +62,17 @@ func DefaultFields() Fields {
 		Operation:  []string{"operationType", "operation", "action"},
 		Outcome:    []string{"status", "result", "outcome"},
 		Message:    []string{"description", "message", "details"},
+
+		// Spelling variants seen across vendors' JSON (camelCase, snake_case,
+		// the HTTP header's own); case-insensitive matching covers the rest.
+		UserAgent: []string{"userAgent", "user_agent", "user-agent", "userAgentString", "httpUserAgent", "http_user_agent", "clientUserAgent"},
+		Tenant: []string{"tenantId", "tenant_id", "tenant", "customerId", "customer_id", "customer",
+			"organizationId", "organization_id", "orgId", "org_id"},
+		RuleCategory: []string{"ruleCategory", "rule_category", "policyCategory", "policy_category", "category"},
+		Host: []string{"deviceName", "device_name", "agentName", "agent_name", "hostName", "host_name", "hostname",
+			"computerName", "computer_name", "machineName"},
+		Reason: []string{"reason", "failureReason", "failure_reason", "statusReason", "status_reason",
+			"errorMessage", "error_message", "errorReason", "error"},
 	}
 }
 
@@ -69,11 +89,17 @@ const (
 	factOperation
 	factOutcome
 	factMessage
+	factUserAgent
+	factTenant
+	factRuleCategory
+	factHost
+	factReason
 	numFacts
 )
 
 func (f Fields) lists() [numFacts][]string {
-	return [numFacts][]string{f.Time, f.ID, f.User, f.SourceIP, f.ObjectType, f.ObjectName, f.Operation, f.Outcome, f.Message}
+	return [numFacts][]string{f.Time, f.ID, f.User, f.SourceIP, f.ObjectType, f.ObjectName, f.Operation, f.Outcome, f.Message,
+		f.UserAgent, f.Tenant, f.RuleCategory, f.Host, f.Reason}
 }
 
 // candidate is one configured key, pre-split so Map does no string work on it.

@@ -72,25 +72,35 @@ type mapped struct {
 	fold      foldMatches
 
 	object objectInfo // classifyObject of the object type, taken once
+	action string     // event.action
+	verb   verb       // what the action does
 
 	userEmail, targetName, targetEmail string
+	ruleName, ruleset, hostName        string
+	groupName, reason                  string
 	sourceIP                           netip.Addr
 	sourcePort                         uint16
 	rawSourceIP                        string // the source value when it is not one clean address
 	relatedIP, relatedUser             stringSet
 }
 
-// Map builds the ECS document for p. ingested is when auditfwd received the
-// record (event.ingested; zero means now); it also bounds how far in the
-// future the record's time may be (one year), which keeps Map a pure
+// Map builds the ECS document for p. read is when auditfwd read the record
+// from the API (event.created; zero means now); it also bounds how far in
+// the future the record's time may be (one year), which keeps Map a pure
 // function of its arguments.
+//
+// event.ingested is deliberately not written: ECS defines it as the time the
+// event reached the data store, and Elastic's rules that run with
+// timestamp_override: event.ingested would miss an event that waited in the
+// disk queue through an outage if it carried the read time. The
+// elasticsearch output's template installs an ingest pipeline that sets it.
 //
 // The error is a *RecordError when the record is not an object, has no time
 // field, or its time cannot be parsed. The returned Event carries p.Hash even
 // then, for the dead letter.
-func (m *Mapper) Map(p *Parsed, ingested time.Time) (Event, error) {
+func (m *Mapper) Map(p *Parsed, read time.Time) (Event, error) {
 	bp := docBufs.Get().(*[]byte)
-	ev, doc, err := m.MapTo((*bp)[:0], p, ingested)
+	ev, doc, err := m.MapTo((*bp)[:0], p, read)
 	if err == nil {
 		ev.Doc = append(make([]byte, 0, len(doc)), doc...)
 	}
@@ -105,29 +115,34 @@ func (m *Mapper) Map(p *Parsed, ingested time.Time) (Event, error) {
 // slice: ev.Doc aliases the returned buffer, so it is valid only until the
 // caller reuses that buffer. The poller copies each event into the queues
 // at once and maps the next record into the same buffer.
-func (m *Mapper) MapTo(dst []byte, p *Parsed, ingested time.Time) (Event, []byte, error) {
+func (m *Mapper) MapTo(dst []byte, p *Parsed, read time.Time) (Event, []byte, error) {
 	ev := Event{Hash: p.Hash}
 	if p.Obj == nil {
 		return ev, dst, recordErr("record is not a JSON object")
 	}
-	if ingested.IsZero() {
-		ingested = time.Now()
+	if read.IsZero() {
+		read = time.Now()
 	}
-	ingested = ingested.UTC()
+	read = read.UTC()
 
 	var r mapped
 	r.obj = p.Obj
-	if err := m.findTime(&r, ingested.Add(maxAhead)); err != nil {
+	if err := m.findTime(&r, read.Add(maxAhead)); err != nil {
 		return ev, dst, err
 	}
 	for f := factID; f < numFacts; f++ {
 		r.facts[f] = r.findScalar(m, f)
-		r.consume(r.facts[f].key)
+		if f != factRuleCategory { // consumed only when it becomes rule.ruleset
+			r.consume(r.facts[f].key)
+		}
 	}
 	r.object = classifyObject(r.facts[factObjectType].val)
+	r.action = actionName(r.facts[factOperation].val)
+	r.verb = verbOf(r.action)
 	m.collectRelated(&r)
+	r.collectEntities()
 
-	doc := m.appendDoc(dst, &r, p, ingested)
+	doc := m.appendDoc(dst, &r, p, read)
 	ev.Time = r.time
 	ev.Doc = doc[len(dst):]
 	return ev, doc, nil

@@ -203,13 +203,13 @@ func TestFieldsValidate(t *testing.T) {
 
 func TestUnknownKeysKept(t *testing.T) {
 	m := NewMapper(Fields{}, "")
-	raw := `{` + baseTime + `,"tenantId":"t-1","count":12,"ratio":1.50,"big":123456789012345678901234567890,` +
+	raw := `{` + baseTime + `,"region":"t-1","count":12,"ratio":1.50,"big":123456789012345678901234567890,` +
 		`"flag":false,"none":null,"list":[1,"a",{"z":1,"y":2}],"nested":{"b":{"c":"d"},"a":[]},` +
 		`"Ünïcode kéy":"välue","with.dot":"x","":"empty key","userName":"u"}`
 	_, doc := mapDoc(t, m, raw)
 	a := audit(doc)
 	want := map[string]string{
-		"tenantId": `"t-1"`, "count": `12`, "ratio": `1.50`, "big": `123456789012345678901234567890`,
+		"region": `"t-1"`, "count": `12`, "ratio": `1.50`, "big": `123456789012345678901234567890`,
 		"flag": `false`, "none": `null`, "list": `[1,"a",{"y":2,"z":1}]`, "nested": `{"a":[],"b":{"c":"d"}}`,
 		"Ünïcode kéy": `"välue"`, "with.dot": `"x"`, "": `"empty key"`,
 	}
@@ -429,6 +429,16 @@ func TestUsers(t *testing.T) {
 			map[string]any{"user.target.name": "jane@example.com", "user.target.email": "jane@example.com"}, `["admin@example.com","jane@example.com"]`},
 		{"target admin", `"userName":"root","objectType":"Admin","objectName":"ops"`,
 			map[string]any{"user.target.name": "ops", "user.target.email": nil}, `["root","ops"]`},
+		{"target api credential", `"userName":"root","objectType":"ApiCredential","objectName":"siem-audit-reader","operationType":"Delete"`,
+			map[string]any{"user.target.name": "siem-audit-reader"}, `["root","siem-audit-reader"]`},
+		{"sign-in as oneself", `"userName":"ops@x.io","objectType":"Admin","objectName":"OPS@x.io","operationType":"Login"`,
+			map[string]any{"user.name": "ops@x.io", "user.target": nil}, `["ops@x.io"]`},
+		{"sign-out as oneself", `"userName":"jane","objectType":"User","objectName":"jane","operationType":"Logout"`,
+			map[string]any{"user.target": nil}, `["jane"]`},
+		{"sign-in as another user", `"userName":"root","objectType":"User","objectName":"jane","operationType":"Login"`,
+			map[string]any{"user.target.name": "jane"}, `["root","jane"]`},
+		{"change of one's own account keeps the target", `"userName":"jane","objectType":"User","objectName":"jane","operationType":"Update"`,
+			map[string]any{"user.target.name": "jane"}, `["jane"]`},
 		{"role is no user", `"userName":"root","objectType":"Role","objectName":"Auditors"`,
 			map[string]any{"user.target": nil}, `["root"]`},
 		{"policy rule is no user", `"userName":"root","objectType":"PolicyRule","objectName":"Block Gambling"`,
@@ -479,18 +489,24 @@ func TestDocFixedFields(t *testing.T) {
 		"event.kind":       "event",
 		"event.dataset":    "wss.audit",
 		"event.module":     "wss",
-		"event.ingested":   "2026-11-24T11:00:00.500Z",
+		"event.created":    "2026-11-24T11:00:00.500Z",
 		"event.original":   raw,
 		"event.hash":       hex.EncodeToString(ev.Hash[:]),
 		"event.id":         "x1",
 		"event.outcome":    "success",
 		"observer.vendor":  "Broadcom",
 		"observer.product": "Web Security Service",
-		"observer.type":    "proxy",
 		"labels.source":    "tenant-a",
 	} {
 		if got := get(doc, path); got != want {
 			t.Errorf("%s = %v, want %q", path, got, want)
+		}
+	}
+	// event.ingested is the data store's (the elasticsearch template's
+	// pipeline sets it); observer.type "proxy" is the access log's.
+	for _, path := range []string{"event.ingested", "observer.type"} {
+		if got := get(doc, path); got != nil {
+			t.Errorf("%s = %v, want absent", path, got)
 		}
 	}
 	if canon(get(doc, "event.category")) != `["authentication"]` || canon(get(doc, "event.type")) != `["start"]` {
@@ -506,7 +522,7 @@ func TestDocFixedFields(t *testing.T) {
 		t.Errorf("doc does not start with @timestamp: %.60s", ev.Doc)
 	}
 
-	// No source name: no labels. Ingested is written in UTC.
+	// No source name: no labels. The read time is written in UTC.
 	m2 := NewMapper(Fields{}, "")
 	p, _ := Parse([]byte(raw))
 	ev2, err := m2.Map(&p, testIngested.In(time.FixedZone("X", 3600)))
@@ -514,8 +530,8 @@ func TestDocFixedFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc2 := decodeDoc(t, ev2.Doc)
-	if get(doc2, "labels") != nil || get(doc2, "event.ingested") != "2026-11-24T11:00:00.500Z" {
-		t.Errorf("labels = %v, ingested = %v", get(doc2, "labels"), get(doc2, "event.ingested"))
+	if get(doc2, "labels") != nil || get(doc2, "event.created") != "2026-11-24T11:00:00.500Z" {
+		t.Errorf("labels = %v, created = %v", get(doc2, "labels"), get(doc2, "event.created"))
 	}
 }
 

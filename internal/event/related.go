@@ -31,7 +31,7 @@ func (m *Mapper) collectRelated(r *mapped) {
 			}
 		}
 	}
-	if name := r.facts[factObjectName].val; name != "" && r.object.person {
+	if name := r.facts[factObjectName].val; name != "" && r.object.target && !r.selfSession(actor, name) {
 		r.targetName = name
 		if looksLikeEmail(name) {
 			r.targetEmail = name
@@ -56,6 +56,14 @@ func (m *Mapper) collectRelated(r *mapped) {
 			r.addAddrs(s)
 		}
 	}
+}
+
+// selfSession reports a sign-in or sign-out whose object is the actor's own
+// account: user.target would only repeat user.name (ECS keeps user.target for
+// the account acted on by someone else, and Elastic's authentication views
+// read a present target as "logged in as another user").
+func (r *mapped) selfSession(actor, object string) bool {
+	return (r.verb == verbLogin || r.verb == verbLogout) && actor != "" && strings.EqualFold(actor, object)
 }
 
 // addAddrs adds the addresses in s to related.ip. It reads an address as WSS

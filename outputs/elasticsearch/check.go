@@ -152,14 +152,14 @@ func securityOff(status int, raw []byte) bool {
 
 func (o *Output) checkPrivileges(ctx context.Context, user, index string) error {
 	privs := []string{"create_doc"}
-	if !o.index.static() || o.cfg.Setup.DataStream {
+	if !o.index.static() || o.cfg.Setup.dataStream() {
 		// A new day's index or the data stream's first backing index is
 		// created by the first write to it.
 		privs = append(privs, "auto_configure")
 	}
 	req := map[string]any{"index": []map[string]any{{"names": []string{index}, "privileges": privs}}}
 	if o.cfg.Setup.Template {
-		req["cluster"] = []string{"manage_index_templates"}
+		req["cluster"] = []string{"manage_index_templates", "manage_pipeline"}
 	}
 	body, _ := json.Marshal(req)
 	status, raw, err := o.get(ctx, esapi.SecurityHasPrivilegesRequest{Body: bytes.NewReader(body)})

@@ -15,8 +15,15 @@ import (
 )
 
 // Defaults of the keys left empty.
+//
+// The default target is the data stream logs-wss.audit-default (type logs,
+// dataset wss.audit, namespace default): Elastic Security's default index
+// patterns (logs-*), its authentication and user views and its ML jobs read
+// logs-*, and a data stream rolls over by itself. DatedIndex is the
+// alternative of one index per UTC day of @timestamp.
 const (
-	DefaultIndex        = "wss-audit-%{+yyyy.MM.dd}"
+	DefaultIndex        = "logs-wss.audit-default"
+	DatedIndex          = "wss-audit-%{+yyyy.MM.dd}"
 	DefaultOpType       = "create"
 	DefaultTimeout      = 90 * time.Second
 	DefaultTemplateName = "wss-audit"
@@ -41,8 +48,9 @@ type Config struct {
 
 	TLS outputs.TLS `yaml:"tls"`
 
-	// Index is a name, a name with a date pattern (%{+yyyy.MM.dd}, the
-	// event's @timestamp in UTC) or, with setup.data_stream, a data stream.
+	// Index is a data stream (default logs-wss.audit-default), a name, or a
+	// name with a date pattern (%{+yyyy.MM.dd}, the event's @timestamp in
+	// UTC; DatedIndex).
 	Index string `yaml:"index"`
 	// Pipeline is an ingest pipeline to run on every document.
 	Pipeline string `yaml:"pipeline"`
@@ -71,9 +79,11 @@ type Setup struct {
 	Template bool `yaml:"template"`
 	// TemplateName names it (default wss-audit).
 	TemplateName string `yaml:"template_name"`
-	// DataStream makes it a data stream template: index is then the data
-	// stream's name (say logs-wss.audit-default) and op_type must be create.
-	DataStream bool `yaml:"data_stream"`
+	// DataStream says index is a data stream: the template is then a data
+	// stream template and op_type must be create. Unset, it is true for a
+	// plain name of the logs-* scheme (Elasticsearch's own logs-*-* template
+	// makes such a name a data stream anyway) and false otherwise.
+	DataStream *bool `yaml:"data_stream"`
 	// Overwrite replaces a template of that name that is already there; by
 	// default an existing template (perhaps tuned by hand) is left alone.
 	Overwrite bool `yaml:"overwrite"`
@@ -109,8 +119,19 @@ func (c Config) withDefaults() Config {
 	if c.Setup.TemplateName == "" {
 		c.Setup.TemplateName = DefaultTemplateName
 	}
+	if c.Setup.DataStream == nil {
+		ds := strings.HasPrefix(c.Index, "logs-") && !strings.Contains(c.Index, "%{")
+		c.Setup.DataStream = &ds
+	}
 	return c
 }
+
+// dataStream is the data_stream key once withDefaults has filled it.
+func (s Setup) dataStream() bool { return s.DataStream != nil && *s.DataStream }
+
+// pipelineName names the ingest pipeline that setup.template installs
+// beside the template (it sets event.ingested).
+func (s Setup) pipelineName() string { return s.TemplateName + "-ingested" }
 
 // Validate returns every problem with the keys, each naming its key.
 func (c *Config) Validate() []error {
@@ -201,12 +222,12 @@ func (c *Config) Validate() []error {
 	if time.Duration(d.Timeout) < 0 {
 		add("timeout", "must not be negative")
 	}
-	if d.Setup.DataStream {
+	if d.Setup.dataStream() {
 		if idx != nil && !idx.static() {
 			add("index", "%q has a date pattern, but a data stream rolls over by itself: give its plain name (say logs-wss.audit-default)", d.Index)
 		}
-		if d.OpType != "create" {
-			add("op_type", "a data stream accepts only create")
+		if d.OpType == "index" { // any other value is refused above already
+			add("op_type", "a data stream accepts only create (index %q is one; for op_type index give a plain or dated index, say %s)", d.Index, DatedIndex)
 		}
 	}
 	if d.Setup.Template && idx != nil && idx.prefix() == "" {

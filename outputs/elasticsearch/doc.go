@@ -5,11 +5,14 @@
 //
 // Every document is sent with its own action line:
 //
-//	{"create":{"_index":"wss-audit-2026.11.24","_id":"<event.hash>"}}
+//	{"create":{"_index":"logs-wss.audit-default","_id":"<event.hash>"}}
 //	{...the ECS document...}
 //
-// _id is the event's record hash, and op_type create refuses a second
-// document with that _id (409). The index is computed from the event's own
+// The default target is the data stream logs-wss.audit-default, which
+// Elastic Security's default logs-* index patterns, its authentication views
+// and its ML jobs read (docs/ecs.md). _id is the event's record hash, and
+// op_type create refuses a second document with that _id (409). A dated
+// index (wss-audit-%{+yyyy.MM.dd}) is computed from the event's own
 // @timestamp, never from the clock, so a redelivered event goes to the same
 // index and meets its first copy. Redelivery after a crash between a bulk
 // reply and the queue's delivery mark is therefore harmless: the cluster
@@ -70,10 +73,13 @@
 //
 // # Setup and Check
 //
-// With setup.template, the first Write installs a composable index template
-// (a data stream template with setup.data_stream) holding the ECS mappings
-// of mappings.json, unless one of that name exists (setup.overwrite
-// replaces it). Check (auditfwd check) reads the cluster info, who the
+// With setup.template, the first Write installs the ingest pipeline
+// <template_name>-ingested, which sets event.ingested from the ingest
+// timestamp (the mapper writes only event.created, the read time), and then
+// a composable index template (a data stream template when the index is a
+// data stream) holding the ECS mappings of mappings.json, with the pipeline
+// as index.final_pipeline; unless a template of that name exists
+// (setup.overwrite replaces it). Check (auditfwd check) reads the cluster info, who the
 // credentials are, whether they hold create_doc on the index, and the
 // index's write blocks, and writes nothing.
 //

@@ -32,6 +32,7 @@ type fakeES struct {
 	bulks     []*bulkCall
 	requests  []string // "METHOD /path"
 	templates map[string][]byte
+	pipelines map[string][]byte // ingest pipelines, by id
 
 	// Knobs, set before the requests they affect.
 	user, pass  string                                        // require HTTP Basic
@@ -43,6 +44,7 @@ type fakeES struct {
 	missing     []string                                      // has_privileges: index privileges the user lacks
 	blocks      map[string]string                             // index -> block setting that is "true"
 	templateErr int                                           // PUT _index_template answers this status
+	pipelineErr int                                           // PUT _ingest/pipeline answers this status
 }
 
 type bulkCall struct {
@@ -61,7 +63,7 @@ type bulkAction struct {
 }
 
 func newFakeES(t *testing.T) *fakeES {
-	f := &fakeES{t: t, docs: map[string][]byte{}, templates: map[string][]byte{}}
+	f := &fakeES{t: t, docs: map[string][]byte{}, templates: map[string][]byte{}, pipelines: map[string][]byte{}}
 	f.srv = httptest.NewServer(f)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -143,6 +145,8 @@ func (f *fakeES) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.bulk(w, r)
 	case strings.HasPrefix(p, "/_index_template/"):
 		f.template(w, r, strings.TrimPrefix(p, "/_index_template/"))
+	case strings.HasPrefix(p, "/_ingest/pipeline/"):
+		f.pipeline(w, r, strings.TrimPrefix(p, "/_ingest/pipeline/"))
 	case p == "/_security/_authenticate":
 		if f.securityOff {
 			f.noSecurity(w)
@@ -380,6 +384,40 @@ func (f *fakeES) template(w http.ResponseWriter, r *http.Request, name string) {
 		}
 		f.templates[name] = body
 		writeJSON(w, 200, `{"acknowledged":true}`)
+	default:
+		w.WriteHeader(405)
+	}
+}
+
+// pipeline answers PUT _ingest/pipeline/<id> as Elasticsearch does: the body
+// must be JSON with a processors array (Elasticsearch's parse error
+// otherwise), 403 without manage_pipeline.
+func (f *fakeES) pipeline(w http.ResponseWriter, r *http.Request, id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch r.Method {
+	case "PUT":
+		if f.pipelineErr != 0 {
+			writeJSON(w, f.pipelineErr, esErr(f.pipelineErr, "security_exception",
+				"action [cluster:admin/ingest/pipeline/put] is unauthorized for user [auditfwd] with effective roles [auditfwd_writer], this action is granted by the cluster privileges [manage_ingest_pipelines,manage_pipeline,manage,all]"))
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		var p struct {
+			Processors []map[string]json.RawMessage `json:"processors"`
+		}
+		if err := json.Unmarshal(body, &p); err != nil || p.Processors == nil {
+			writeJSON(w, 400, esErr(400, "parse_exception", "[processors] required property is missing"))
+			return
+		}
+		f.pipelines[id] = body
+		writeJSON(w, 200, `{"acknowledged":true}`)
+	case "GET":
+		if b, ok := f.pipelines[id]; ok {
+			writeJSON(w, 200, map[string]json.RawMessage{id: b})
+			return
+		}
+		writeJSON(w, 404, `{}`)
 	default:
 		w.WriteHeader(405)
 	}

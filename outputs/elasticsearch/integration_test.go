@@ -110,13 +110,13 @@ func checkStored(t *testing.T, vl *testpeer.VictoriaLogs, i int, e event.Event) 
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"event.hash":         e.HashHex(),
-		"event.id":           fmt.Sprintf("rec-%06d", i),
-		"event.action":       doc.Event.Action,
-		"user.name":          testpeer.Users[i%len(testpeer.Users)],
-		"source.ip":          doc.Source.IP,
-		"_msg":               doc.Message,
-		"wss.audit.tenantId": "t-48213",
+		"event.hash":      e.HashHex(),
+		"event.id":        fmt.Sprintf("rec-%06d", i),
+		"event.action":    doc.Event.Action,
+		"user.name":       testpeer.Users[i%len(testpeer.Users)],
+		"source.ip":       doc.Source.IP,
+		"_msg":            doc.Message,
+		"organization.id": "t-48213", // the tenant id key, now an ECS field
 	}
 	for k, v := range want {
 		if row[k] != v {

@@ -26,7 +26,7 @@ import (
 
 func TestWriteAllCreated(t *testing.T) {
 	es := newFakeES(t)
-	o := newOutput(t, Config{Addresses: []string{es.URL()}})
+	o := newOutput(t, Config{Addresses: []string{es.URL()}, Index: "wss-audit-%{+yyyy.MM.dd}"})
 	evs := makeEvents(t, 5, day, time.Minute)
 	if err := o.Write(context.Background(), evs); err != nil {
 		t.Fatalf("Write: %v", err)
@@ -108,7 +108,7 @@ func TestWriteMixedItems(t *testing.T) {
 
 func TestWriteOpTypeIndex(t *testing.T) {
 	es := newFakeES(t)
-	o := newOutput(t, Config{Addresses: []string{es.URL()}, OpType: "index"})
+	o := newOutput(t, Config{Addresses: []string{es.URL()}, Index: DatedIndex, OpType: "index"})
 	evs := makeEvents(t, 2, day, time.Second)
 	for i := 0; i < 2; i++ {
 		if err := o.Write(context.Background(), evs); err != nil {
@@ -535,38 +535,68 @@ func TestTLS(t *testing.T) {
 	}
 }
 
+// templateDoc is the part of an installed index template the tests read.
+type templateDoc struct {
+	IndexPatterns []string        `json:"index_patterns"`
+	Priority      int             `json:"priority"`
+	DataStream    json.RawMessage `json:"data_stream"`
+	Template      struct {
+		Settings map[string]any `json:"settings"`
+		Mappings struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"mappings"`
+	} `json:"template"`
+}
+
 func TestTemplateSetup(t *testing.T) {
 	es := newFakeES(t)
-	o := newOutput(t, Config{Addresses: []string{es.URL()}, Setup: Setup{Template: true}})
+	o := newOutput(t, Config{Addresses: []string{es.URL()}, Index: "wss-audit-%{+yyyy.MM.dd}", Setup: Setup{Template: true}})
 	for i := 0; i < 2; i++ {
 		if err := o.Write(context.Background(), makeEvents(t, 2, day, time.Second)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	reqs := es.seen()
-	want := []string{"HEAD /_index_template/wss-audit", "PUT /_index_template/wss-audit", "POST /_bulk", "POST /_bulk"}
+	want := []string{"HEAD /_index_template/wss-audit", "PUT /_ingest/pipeline/wss-audit-ingested", "PUT /_index_template/wss-audit", "POST /_bulk", "POST /_bulk"}
 	if !reflect.DeepEqual(reqs, want) {
-		t.Fatalf("requests %v, want %v (template once, before the first bulk)", reqs, want)
+		t.Fatalf("requests %v, want %v (pipeline and template once, pipeline first, before the first bulk)", reqs, want)
 	}
-	var tpl struct {
-		IndexPatterns []string        `json:"index_patterns"`
-		Priority      int             `json:"priority"`
-		DataStream    json.RawMessage `json:"data_stream"`
-		Template      struct {
-			Mappings struct {
-				Properties map[string]json.RawMessage `json:"properties"`
-			} `json:"mappings"`
-		} `json:"template"`
-	}
+	var tpl templateDoc
 	if err := json.Unmarshal(es.templates["wss-audit"], &tpl); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(tpl.IndexPatterns, []string{"wss-audit-*"}) || tpl.DataStream != nil || tpl.Priority <= 100 {
 		t.Errorf("index_patterns %v, data_stream %s, priority %d", tpl.IndexPatterns, tpl.DataStream, tpl.Priority)
 	}
+	// event.ingested is the cluster's: the final pipeline (which a request
+	// pipeline cannot replace) stamps it from the ingest timestamp.
+	if got := tpl.Template.Settings["index.final_pipeline"]; got != "wss-audit-ingested" {
+		t.Errorf("template settings %v, want index.final_pipeline wss-audit-ingested", tpl.Template.Settings)
+	}
+	var pl struct {
+		Processors []struct {
+			Set *struct {
+				Field string `json:"field"`
+				Value string `json:"value"`
+			} `json:"set"`
+		} `json:"processors"`
+	}
+	if err := json.Unmarshal(es.pipelines["wss-audit-ingested"], &pl); err != nil {
+		t.Fatalf("pipeline %s: %v", es.pipelines["wss-audit-ingested"], err)
+	}
+	if len(pl.Processors) != 1 || pl.Processors[0].Set == nil || pl.Processors[0].Set.Field != "event.ingested" ||
+		pl.Processors[0].Set.Value != "{{{_ingest.timestamp}}}" {
+		t.Errorf("pipeline %s does not set event.ingested from the ingest timestamp", es.pipelines["wss-audit-ingested"])
+	}
+	if string(es.pipelines["wss-audit-ingested"]) != string(IngestPipeline()) {
+		t.Errorf("installed pipeline differs from IngestPipeline() (the one docs/ecs.md shows)")
+	}
 	for path, typ := range map[string]string{
 		"@timestamp": "date", "message": "match_only_text", "event.hash": "keyword", "event.action": "keyword",
-		"event.original": "keyword", "event.ingested": "date", "user.name": "keyword", "source.ip": "ip", "related.ip": "ip",
+		"event.original": "keyword", "event.ingested": "date", "event.created": "date", "event.reason": "keyword",
+		"user.name": "keyword", "user.target.name": "keyword", "source.ip": "ip", "related.ip": "ip",
+		"user_agent.original": "keyword", "organization.id": "keyword", "rule.name": "keyword", "rule.ruleset": "keyword",
+		"host.name": "keyword", "group.name": "keyword",
 	} {
 		if got := mappingType(t, tpl.Template.Mappings.Properties, path); got != typ {
 			t.Errorf("%s mapped as %q, want %q", path, got, typ)
@@ -603,23 +633,68 @@ func mappingType(t *testing.T, props map[string]json.RawMessage, path string) st
 
 func TestTemplateDataStream(t *testing.T) {
 	es := newFakeES(t)
-	o := newOutput(t, Config{Addresses: []string{es.URL()}, Index: "logs-wss.audit-default",
-		Setup: Setup{Template: true, DataStream: true, TemplateName: "logs-wss.audit"}})
+	o := newOutput(t, Config{Addresses: []string{es.URL()}, Index: "logs-wss.audit-prod",
+		Setup: Setup{Template: true, DataStream: boolPtr(true), TemplateName: "logs-wss.audit"}})
 	if err := o.Write(context.Background(), makeEvents(t, 1, day, 0)); err != nil {
 		t.Fatal(err)
 	}
-	var tpl struct {
-		IndexPatterns []string        `json:"index_patterns"`
-		DataStream    json.RawMessage `json:"data_stream"`
-	}
+	var tpl templateDoc
 	json.Unmarshal(es.templates["logs-wss.audit"], &tpl)
-	if !reflect.DeepEqual(tpl.IndexPatterns, []string{"logs-wss.audit-default"}) || string(tpl.DataStream) != "{}" {
+	if !reflect.DeepEqual(tpl.IndexPatterns, []string{"logs-wss.audit-prod"}) || string(tpl.DataStream) != "{}" {
 		t.Errorf("data stream template: patterns %v, data_stream %s", tpl.IndexPatterns, tpl.DataStream)
 	}
-	if a := es.calls()[0].actions[0]; a.op != "create" || a.index != "logs-wss.audit-default" {
+	if got := tpl.Template.Settings["index.final_pipeline"]; got != "logs-wss.audit-ingested" {
+		t.Errorf("data stream template settings %v", tpl.Template.Settings)
+	}
+	if a := es.calls()[0].actions[0]; a.op != "create" || a.index != "logs-wss.audit-prod" {
 		t.Errorf("action %+v", a)
 	}
 }
+
+// The default target is the data stream logs-wss.audit-default, written with
+// create, and setup.template installs a data stream template for it.
+func TestDefaultTargetIsDataStream(t *testing.T) {
+	es := newFakeES(t)
+	o := newOutput(t, Config{Addresses: []string{es.URL()}, Setup: Setup{Template: true}})
+	if err := o.Write(context.Background(), makeEvents(t, 2, day, 24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range es.calls()[0].actions {
+		if a.op != "create" || a.index != "logs-wss.audit-default" {
+			t.Errorf("action %+v, want create into logs-wss.audit-default whatever the day", a)
+		}
+	}
+	var tpl templateDoc
+	json.Unmarshal(es.templates["wss-audit"], &tpl)
+	if !reflect.DeepEqual(tpl.IndexPatterns, []string{"logs-wss.audit-default"}) || string(tpl.DataStream) != "{}" {
+		t.Errorf("default template: patterns %v, data_stream %s; want a data stream template", tpl.IndexPatterns, tpl.DataStream)
+	}
+	// data_stream: false is honoured (a plain index of that name).
+	c := Config{Addresses: []string{"http://es:9200"}, Setup: Setup{DataStream: boolPtr(false)}}
+	if d := c.withDefaults(); d.Setup.dataStream() || d.Index != DefaultIndex {
+		t.Errorf("data_stream: false gives data stream %v, index %q", d.Setup.dataStream(), d.Index)
+	}
+}
+
+func TestPipelineFailureBlocksWrites(t *testing.T) {
+	es := newFakeES(t)
+	es.pipelineErr = 403
+	o := newOutput(t, Config{Addresses: []string{es.URL()}, Setup: Setup{Template: true}})
+	err := o.Write(context.Background(), makeEvents(t, 1, day, 0))
+	wholeBatchRetry(t, err)
+	if !errors.Is(err, ErrAuth) || !strings.Contains(err.Error(), "manage_pipeline") || !strings.Contains(err.Error(), "wss-audit-ingested") {
+		t.Errorf("pipeline refused with 403: %v; want ErrAuth naming the pipeline and manage_pipeline", err)
+	}
+	if len(es.calls()) != 0 || len(es.templates) != 0 {
+		t.Errorf("template or documents sent before the pipeline was in: %d bulks, templates %v", len(es.calls()), es.templates)
+	}
+	es.pipelineErr = 0
+	if err := o.Write(context.Background(), makeEvents(t, 1, day, 0)); err != nil {
+		t.Fatalf("after the privilege was granted: %v", err)
+	}
+}
+
+func boolPtr(b bool) *bool { return &b }
 
 func TestTemplateExistingLeftAlone(t *testing.T) {
 	es := newFakeES(t)
@@ -676,9 +751,13 @@ func TestCheck(t *testing.T) {
 		{"security off", func(f *fakeES) { f.securityOff = true }, nil, "", nil},
 		{"unauthorized", func(f *fakeES) { f.user, f.pass = "auditfwd", "other" }, nil, "401", ErrAuth},
 		{"lacks create_doc", func(f *fakeES) { f.missing = []string{"create_doc"} },
-			nil, `user "auditfwd" lacks create_doc on wss-audit-`, ErrNotWritable},
+			nil, `user "auditfwd" lacks create_doc on logs-wss.audit-default`, ErrNotWritable},
+		{"lacks create_doc on a dated index", func(f *fakeES) { f.missing = []string{"create_doc"} },
+			func(c *Config) { c.Index = "wss-audit-%{+yyyy.MM.dd}" }, `user "auditfwd" lacks create_doc on wss-audit-`, ErrNotWritable},
 		{"lacks template privilege", func(f *fakeES) { f.missing = []string{"manage_index_templates"} },
 			func(c *Config) { c.Setup.Template = true }, "manage_index_templates", ErrNotWritable},
+		{"lacks pipeline privilege", func(f *fakeES) { f.missing = []string{"manage_pipeline"} },
+			func(c *Config) { c.Setup.Template = true }, "cluster privilege manage_pipeline (for setup.template)", ErrNotWritable},
 		{"write block", func(f *fakeES) { f.blocks = map[string]string{"audit": "index.blocks.read_only_allow_delete"} },
 			func(c *Config) { c.Index = "audit" }, "audit has index.blocks.read_only_allow_delete", ErrNotWritable},
 	}
