@@ -80,13 +80,21 @@
 // max_message_bytes (default 8192 on tcp and tls, the size RFC 5425
 // receivers should take and rsyslog's default; 2048 on udp, the size every
 // RFC 5426 receiver should take, so a datagram is not cut by the receiver or
-// lost to IP fragmentation) bounds a message, framing excluded. A larger
-// message is truncated (oversize: truncate): its payload is cut where no
-// rune or escape is split, and "…[truncated N bytes]" ends it, so the
-// header, the structured data (with the hash) and the framing stay whole. A
-// cut JSON payload is no longer valid JSON; the marker says so. With
-// oversize: dead_letter the event is refused for good instead (the pipeline
-// writes it to the dead letter). Both are counted (Stats).
+// lost to IP fragmentation) bounds a message, framing excluded: PRI,
+// header, structured data and payload together. A larger message is
+// truncated (oversize: truncate), the header and the framing kept whole.
+// A CEF or LEEF body is cut where no rune or escape is split, after a whole
+// value, and "…[truncated N bytes]" ends it; it still parses. A JSON payload
+// stays a valid JSON object (jsontrunc.go): event.original is dropped first,
+// then the longest strings are shortened to one common length (cut between
+// runes and escapes, ending in "…"), then fields are dropped from the end of
+// the document; "auditfwd":{"truncated":true,"truncated_bytes":N} says so.
+// @timestamp, event.hash, event.action and event.outcome are never changed,
+// and the structured data gives way to them if it must. An event whose kept
+// fields alone do not fit (a huge event.action), or whose document is not a
+// JSON object, is refused for good with the reason, never sent broken. With
+// oversize: dead_letter every larger event is refused. A refused event goes
+// to the pipeline's dead letter. All are counted (Stats).
 //
 // # Delivery
 //

@@ -219,6 +219,8 @@ func TestHeaderFields(t *testing.T) {
 	}
 }
 
+// TestOversize: a CEF or LEEF body is cut and ends in the marker, the
+// payload still parses; a JSON one is shortened as JSON.
 func TestOversize(t *testing.T) {
 	big := strings.Repeat("é|=\\\n", 5000) // escapes and 2-byte runes to cut through
 	doc, _ := json.Marshal(map[string]any{"message": big, "event": map[string]string{"action": "x"}})
@@ -232,6 +234,11 @@ func TestOversize(t *testing.T) {
 			}
 			if len(m) > max || len(m) < max-8 {
 				t.Errorf("%s: %d bytes, want just under %d", payload, len(m), max)
+			}
+			if payload == "json" {
+				// Shortened as JSON instead (TestTruncateJSON*).
+				checkTruncatedJSON(t, payloadOf(t, "rfc5424", m), e.Doc)
+				continue
 			}
 			if !markerRE.Match(m) {
 				t.Errorf("%s: no marker at the end: %q", payload, m[len(m)-40:])

@@ -23,11 +23,18 @@ const (
 	maxProcID   = 128 // RFC 5424 PROCID
 )
 
-// oversizeError refuses a message longer than max_message_bytes (oversize:
-// dead_letter).
-type oversizeError struct{ size, max int }
+// oversizeError refuses a message longer than max_message_bytes: with
+// oversize: dead_letter, or with truncate when a JSON payload cannot be
+// truncated as JSON (why says why).
+type oversizeError struct {
+	size, max int
+	why       string
+}
 
 func (e *oversizeError) Error() string {
+	if e.why != "" {
+		return fmt.Sprintf("syslog message of %d bytes is over max_message_bytes %d and cannot be truncated: %s", e.size, e.max, e.why)
+	}
 	return fmt.Sprintf("syslog message of %d bytes is over max_message_bytes %d (oversize: dead_letter)", e.size, e.max)
 }
 
@@ -92,9 +99,11 @@ func appendMarker(dst []byte, n int) []byte {
 }
 
 // appendMessage appends e's syslog message to dst. A message over
-// max_message_bytes is truncated (its payload body cut, at a point that splits
-// no rune and no escape, and the marker appended), or, with oversize:
-// dead_letter, not appended and refused with an *oversizeError.
+// max_message_bytes is truncated: a CEF or LEEF body is cut, at a point that
+// splits no rune and no escape, and the marker appended; a JSON payload is
+// shortened as JSON (jsontrunc.go). With oversize: dead_letter, or when a
+// JSON payload cannot be shortened enough, nothing is appended and the
+// message is refused with an *oversizeError.
 func (enc *encoder) appendMessage(dst []byte, e *event.Event) (_ []byte, truncated bool, err error) {
 	f := factsOf(e)
 	return enc.appendFacts(dst, e, &f)
@@ -114,17 +123,7 @@ func (enc *encoder) appendFacts(dst []byte, e *event.Event, f *facts) (_ []byte,
 	enc.marks = enc.marks[:0]
 
 	start := len(dst)
-	dst = append(dst, '<')
-	dst = strconv.AppendInt(dst, int64(pri), 10)
-	dst = append(dst, '>')
-	if enc.s.format == "rfc3164" {
-		dst = enc.append3164Header(dst, e)
-	} else {
-		dst = enc.append5424Header(dst, e, f)
-		budget := enc.s.max - (len(dst) - start) - len(enc.head) - 1 - reserve
-		dst = enc.appendSD(dst, f, budget)
-		dst = append(dst, ' ')
-	}
+	dst = enc.appendPrefix(dst, e, f, pri, len(enc.head)+1+reserve)
 	dst = append(dst, enc.head...)
 	bodyStart := len(dst)
 	dst = enc.appendPayloadBody(dst, e, f, sev)
@@ -136,10 +135,57 @@ func (enc *encoder) appendFacts(dst []byte, e *event.Event, f *facts) (_ []byte,
 	if enc.s.oversize == "dead_letter" {
 		return dst[:start], false, &oversizeError{size: size, max: enc.s.max}
 	}
+	if enc.s.payload == "json" {
+		return enc.truncateJSON(dst, start, bodyStart, e, f, pri)
+	}
 	cut := enc.cutAt(dst, start+enc.s.max-markerLen(size))
 	cut = max(safeCut(dst, cut), bodyStart)
 	removed := len(dst) - cut
 	return appendMarker(dst[:cut], removed), true, nil
+}
+
+// appendPrefix appends PRI and the header, and in RFC 5424 the structured
+// data and the space after it: the SD takes what is left of max_message_bytes
+// after the header and after keep bytes kept free for the payload.
+func (enc *encoder) appendPrefix(dst []byte, e *event.Event, f *facts, pri, keep int) []byte {
+	start := len(dst)
+	dst = append(dst, '<')
+	dst = strconv.AppendInt(dst, int64(pri), 10)
+	dst = append(dst, '>')
+	if enc.s.format == "rfc3164" {
+		return enc.append3164Header(dst, e)
+	}
+	dst = enc.append5424Header(dst, e, f)
+	dst = enc.appendSD(dst, f, enc.s.max-(len(dst)-start)-keep)
+	return append(dst, ' ')
+}
+
+// truncateJSON replaces the JSON payload at dst[bodyStart:] (the message
+// starting at start is over max_message_bytes) with the document shortened
+// as JSON. If the fields it keeps whole do not fit beside the header, the
+// structured data gives way first; if they still do not, the message is
+// refused: a JSON payload is never sent broken.
+func (enc *encoder) truncateJSON(dst []byte, start, bodyStart int, e *event.Event, f *facts, pri int) (_ []byte, truncated bool, err error) {
+	size := len(dst) - start
+	body := string(dst[bodyStart:]) // a copy: dst is rewritten below
+	doc, err := parseJSONDoc(body)
+	if err != nil {
+		return dst[:start], false, &oversizeError{size: size, max: enc.s.max, why: err.Error()}
+	}
+	if bodyStart-start+doc.minSize() > enc.s.max {
+		dst = enc.appendPrefix(dst[:start], e, f, pri, 1+doc.minSize())
+		bodyStart = len(dst)
+	}
+	room := enc.s.max - (bodyStart - start)
+	if len(body) <= room { // the structured data made room enough
+		return append(dst[:bodyStart], body...), false, nil
+	}
+	if !doc.fit(room) {
+		return dst[:start], false, &oversizeError{size: size, max: enc.s.max, why: fmt.Sprintf(
+			"the header and the JSON fields kept whole (@timestamp, event.hash, event.action, event.outcome) need %d bytes",
+			bodyStart-start+doc.minSize())}
+	}
+	return doc.appendTo(dst[:bodyStart]), true, nil
 }
 
 // cutAt moves a cut that falls in a CEF or LEEF key, or right after its '=',

@@ -237,8 +237,9 @@ func checkParsed(t *testing.T, o *Output, r record) {
 			t.Errorf("line %d: LEEF: %v in %q", r.line, err, payload)
 		}
 	default:
-		if !markerRE.MatchString(payload) && !json.Valid([]byte(payload)) {
-			t.Errorf("line %d: payload is not JSON: %q", r.line, payload)
+		// Truncated or not, a JSON payload is valid JSON.
+		if !json.Valid([]byte(payload)) {
+			t.Errorf("line %d: payload is not JSON: %q", r.line, short(payload))
 		}
 	}
 }
@@ -303,18 +304,25 @@ func TestRsyslogTransports(t *testing.T) {
 
 // TestRsyslogDefaultMaxMessageSize: a message of exactly the default
 // max_message_bytes (8192) passes an rsyslog left at its own default
-// maxMessageSize (8k) whole.
+// maxMessageSize (8k) whole, and so do the truncated ones (a JSON payload
+// shortened as JSON ends at or just under the limit).
 func TestRsyslogDefaultMaxMessageSize(t *testing.T) {
 	c := startCollectorWith(t, func(c *collector) { c.maxMessageSize = "8k" })
 	o := mustNew(t, Config{Address: c.addr("tcp"), Hostname: "relay-1"})
 	defer o.Close()
-	var full []event.Event
+	exact := hostileDoc(t, func(d, ev map[string]any) { d["message"] = "" })
+	pad := DefaultStreamMax - len(encodeOne(t, o, exact))
+	exact = hostileDoc(t, func(d, ev map[string]any) { d["message"] = strings.Repeat("x", pad) })
+	if n := len(encodeOne(t, o, exact)); n != DefaultStreamMax {
+		t.Fatalf("the exact-size event is %d bytes", n)
+	}
+	full := []event.Event{exact}
 	for _, e := range testEvents(t, 200) {
 		if _, truncated, _ := o.enc.appendMessage(nil, &e); truncated {
 			full = append(full, e)
 		}
 	}
-	if len(full) == 0 {
+	if len(full) == 1 {
 		t.Fatal("no test event reaches max_message_bytes")
 	}
 	writeAll(t, o, full, 10)
@@ -324,10 +332,15 @@ func TestRsyslogDefaultMaxMessageSize(t *testing.T) {
 			t.Errorf("event %d arrived %d times", i, n)
 		}
 	}
+	sawExact := false
 	for _, r := range recs {
-		if len(r.Raw) != DefaultStreamMax {
-			t.Errorf("line %d: %d bytes, want %d", r.line, len(r.Raw), DefaultStreamMax)
+		if len(r.Raw) > DefaultStreamMax || len(r.Raw) < DefaultStreamMax-64 {
+			t.Errorf("line %d: %d bytes, want %d or just under", r.line, len(r.Raw), DefaultStreamMax)
 		}
+		sawExact = sawExact || len(r.Raw) == DefaultStreamMax
+	}
+	if !sawExact {
+		t.Errorf("no message of exactly %d bytes arrived", DefaultStreamMax)
 	}
 }
 

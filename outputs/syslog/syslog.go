@@ -47,7 +47,7 @@ type Output struct {
 // also counted by the pipeline's dead letter.
 type Stats struct {
 	Truncated  int64 // messages cut to max_message_bytes (oversize: truncate)
-	Oversize   int64 // messages refused (oversize: dead_letter)
+	Oversize   int64 // messages refused: oversize: dead_letter, or a JSON payload that cannot be truncated
 	Reconnects int64 // connections opened after the first
 	Replayed   int64 // messages sent again after a connection ended (see replay.go)
 }
@@ -86,7 +86,8 @@ func (o *Output) Stats() Stats {
 // the connection is dropped and the next Write dials again, and first sends
 // again what was delivered shortly before (replay.go). On udp an item is
 // delivered once the kernel has taken its datagram. An item over
-// max_message_bytes with oversize: dead_letter is refused for good.
+// max_message_bytes with oversize: dead_letter, or whose JSON payload cannot
+// be truncated to fit, is refused for good.
 func (o *Output) Write(ctx context.Context, batch []event.Event) error {
 	if len(batch) == 0 {
 		return nil
