@@ -26,18 +26,19 @@ func newPatternReader(head, pat, tail string, size int64) *patternReader {
 func (r *patternReader) Read(p []byte) (int, error) {
 	n := 0
 	for n < len(p) && r.off < r.size {
-		var b byte
+		var src []byte
 		switch mid := r.size - int64(len(r.tail)); {
 		case r.off < int64(len(r.head)):
-			b = r.head[r.off]
+			src = r.head[r.off:]
 		case r.off >= mid:
-			b = r.tail[r.off-mid]
+			src = r.tail[r.off-mid:]
 		default:
-			b = r.pat[(r.off-int64(len(r.head)))%int64(len(r.pat))]
+			src = r.pat[(r.off-int64(len(r.head)))%int64(len(r.pat)):]
+			src = src[:min(int64(len(src)), mid-r.off)]
 		}
-		p[n] = b
-		n++
-		r.off++
+		k := copy(p[n:], src)
+		n += k
+		r.off += int64(k)
 	}
 	if r.off == r.size {
 		return n, io.EOF
