@@ -79,6 +79,13 @@ type Source struct {
 	Retry          SourceRetry  `yaml:"retry"`
 	Fields         event.Fields `yaml:"fields"`
 
+	// Bounds on what one server answer may cost: a record over the first
+	// two goes to the dead letter, a window past the last two fails.
+	MaxRecordBytes   ByteSize `yaml:"max_record_bytes"`
+	MaxRecordDepth   int      `yaml:"max_record_depth"`
+	WindowTimeout    Duration `yaml:"window_timeout"`
+	MaxWindowRecords int      `yaml:"max_window_records"`
+
 	// StartTime is Start resolved against the load time.
 	StartTime time.Time `yaml:"-"`
 }

@@ -233,3 +233,47 @@ outputs:
 		t.Fatalf("got %v", err)
 	}
 }
+
+// The per-record and per-window bounds are real settings: accepted,
+// defaulted, and checked (issue 14.5, 14.6).
+func TestSourceLimits(t *testing.T) {
+	src := func(extra string) string {
+		return `sources:
+  - name: a
+    base_url: https://x.example
+    username: u
+    password: p
+` + extra + `outputs:
+  - {name: o, type: file, path: /tmp/x}
+`
+	}
+	c, err := Parse([]byte(src("")), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Sources[0]
+	if s.MaxRecordBytes != DefaultMaxRecordBytes || s.MaxRecordDepth != DefaultMaxRecordDepth ||
+		s.WindowTimeout.D() != DefaultWindowTimeout || s.MaxWindowRecords != DefaultMaxWindowRecords {
+		t.Fatalf("defaults: %d %d %s %d", s.MaxRecordBytes, s.MaxRecordDepth, s.WindowTimeout.D(), s.MaxWindowRecords)
+	}
+	c, err = Parse([]byte(src("    max_record_bytes: 1MiB\n    max_record_depth: 64\n    window_timeout: 2h\n    max_window_records: 200000\n")), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Sources[0]; s.MaxRecordBytes != 1<<20 || s.MaxRecordDepth != 64 || s.WindowTimeout.D() != 2*time.Hour || s.MaxWindowRecords != 200000 {
+		t.Fatalf("set: %+v", s)
+	}
+	for _, tc := range []struct{ extra, want string }{
+		{"    max_record_bytes: 100\n", "sources[0].max_record_bytes: must be between 1KiB and 256MiB"},
+		{"    max_record_bytes: 1GiB\n", "sources[0].max_record_bytes: must be between 1KiB and 256MiB"},
+		{"    max_record_depth: -1\n", "sources[0].max_record_depth: must be between 1 and 10000"},
+		{"    max_record_depth: 20000\n", "sources[0].max_record_depth: must be between 1 and 10000"},
+		{"    window_timeout: 100ms\n", "sources[0].window_timeout: must be at least 1s"},
+		{"    max_window_records: -5\n", "sources[0].max_window_records: must be at least 1"},
+	} {
+		_, err := Parse([]byte(src(tc.extra)), now)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err = %v, want %q", tc.extra, err, tc.want)
+		}
+	}
+}

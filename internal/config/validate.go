@@ -23,6 +23,16 @@ const (
 	DefaultTimeout      = 120 * time.Second
 	DefaultStart        = "720h"
 	DefaultCheckpoint   = 50000
+	// The record bounds match the WSS client's (wss.DefaultMaxRecordBytes,
+	// wss.DefaultMaxRecordDepth); the window bounds only stop a response
+	// that never ends: a busy day is far below both.
+	DefaultMaxRecordBytes   = 8 << 20
+	DefaultMaxRecordDepth   = 1000
+	DefaultWindowTimeout    = 30 * time.Minute
+	DefaultMaxWindowRecords = 5_000_000
+	// maxRecordDepth is encoding/json's nesting limit, which the record
+	// parser shares.
+	maxRecordDepth = 10000
 )
 
 // SetDefaults fills every key left empty.
@@ -71,6 +81,16 @@ func (c *Config) SetDefaults() {
 		}
 		if s.Checkpoint == 0 {
 			s.Checkpoint = DefaultCheckpoint
+		}
+		if s.MaxRecordBytes == 0 {
+			s.MaxRecordBytes = DefaultMaxRecordBytes
+		}
+		if s.MaxRecordDepth == 0 {
+			s.MaxRecordDepth = DefaultMaxRecordDepth
+		}
+		defD(&s.WindowTimeout, DefaultWindowTimeout)
+		if s.MaxWindowRecords == 0 {
+			s.MaxWindowRecords = DefaultMaxWindowRecords
 		}
 		if s.DedupHorizon == 0 {
 			s.DedupHorizon = Duration(s.MinDedupHorizon() + 24*time.Hour)
@@ -192,6 +212,7 @@ func (c *Config) Validate(now time.Time) []error {
 			{"poll_interval", s.PollInterval, time.Second},
 			{"window", s.Window, time.Minute},
 			{"timeout", s.Timeout, time.Second},
+			{"window_timeout", s.WindowTimeout, time.Second},
 			{"retry.initial_interval", s.Retry.InitialInterval, time.Millisecond},
 			{"retry.max_interval", s.Retry.MaxInterval, time.Millisecond},
 			{"retry.max_retry_after", s.Retry.MaxRetryAfter, time.Second},
@@ -212,6 +233,17 @@ func (c *Config) Validate(now time.Time) []error {
 		}
 		if s.Checkpoint < 100 {
 			add(p+".checkpoint_records", "must be at least 100 (got %d)", s.Checkpoint)
+		}
+		// A record is held in memory whole (and parsed): past 256 MiB one
+		// record could take the process down.
+		if s.MaxRecordBytes < 1<<10 || s.MaxRecordBytes > 256<<20 {
+			add(p+".max_record_bytes", "must be between 1KiB and 256MiB (got %d bytes)", s.MaxRecordBytes)
+		}
+		if s.MaxRecordDepth < 1 || s.MaxRecordDepth > maxRecordDepth {
+			add(p+".max_record_depth", "must be between 1 and %d (got %d)", maxRecordDepth, s.MaxRecordDepth)
+		}
+		if s.MaxWindowRecords < 1 {
+			add(p+".max_window_records", "must be at least 1 (got %d)", s.MaxWindowRecords)
 		}
 		if (s.TLS.CertFile == "") != (s.TLS.KeyFile == "") {
 			add(p+".tls", "cert_file and key_file go together")

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/auditfwd/auditfwd/internal/fsutil"
+	"github.com/auditfwd/auditfwd/internal/source/wss"
 )
 
 // deadLetter is an append-only NDJSON file of what could not be delivered,
@@ -106,6 +107,12 @@ type deadRecord struct {
 	Raw       string          `json:"raw,omitempty"`
 	RawBase64 string          `json:"raw_base64,omitempty"`
 	Event     json.RawMessage `json:"event,omitempty"`
+	// A record too large or too deep to keep whole has only its size and
+	// its first bytes here (base64 when not valid UTF-8); Hash is then the
+	// SHA-256 of its exact bytes.
+	Size          int64  `json:"size,omitempty"`
+	Excerpt       string `json:"excerpt,omitempty"`
+	ExcerptBase64 string `json:"excerpt_base64,omitempty"`
 }
 
 func sourceDeadLine(source, window, reason, hash string, raw []byte, now time.Time) []byte {
@@ -114,6 +121,18 @@ func sourceDeadLine(source, window, reason, hash string, raw []byte, now time.Ti
 		r.Raw = string(raw)
 	} else {
 		r.RawBase64 = base64.StdEncoding.EncodeToString(raw)
+	}
+	b, _ := json.Marshal(r)
+	return b
+}
+
+// skippedDeadLine is the line for a record the decoder stepped over.
+func skippedDeadLine(source, window, hash string, sk wss.SkippedRecord, now time.Time) []byte {
+	r := deadRecord{Time: now.UTC().Format(time.RFC3339Nano), Source: source, Window: window, Reason: sk.Reason, Hash: hash, Size: sk.Size}
+	if utf8.Valid(sk.Excerpt) {
+		r.Excerpt = string(sk.Excerpt)
+	} else {
+		r.ExcerptBase64 = base64.StdEncoding.EncodeToString(sk.Excerpt)
 	}
 	b, _ := json.Marshal(r)
 	return b

@@ -72,6 +72,9 @@ type Options struct {
 	// Backfill, when set, runs only that source over a past range, and
 	// implies Once.
 	Backfill *Backfill
+	// ProgressEvery is how often a window response still being read is
+	// logged (default 30 s).
+	ProgressEvery time.Duration
 }
 
 // Pipeline is a configured, opened run.

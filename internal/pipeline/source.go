@@ -58,7 +58,9 @@ func newSourceRunner(p *Pipeline, sc config.Source) (*sourceRunner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
 	}
-	client, err := wss.New(wssConfig(sc), hc)
+	wc := wssConfig(sc)
+	wc.ProgressEvery = p.opts.ProgressEvery
+	client, err := wss.New(wc, hc)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
 	}
@@ -87,7 +89,8 @@ func wssConfig(sc config.Source) wss.Config {
 		ObjectTypes: sc.ObjectTypes, OperationTypes: sc.OperationTypes,
 		ObjectTypeParam: sc.Params.ObjectType, OperationTypeParam: sc.Params.OperationType,
 		FilterStyle: sc.FilterStyle, RecordsPath: sc.RecordsPath, EndInclusiveDay: *sc.EndDayInclude,
-		IdleTimeout: sc.Timeout.D(),
+		IdleTimeout: sc.Timeout.D(), WindowTimeout: sc.WindowTimeout.D(), MaxWindowRecords: sc.MaxWindowRecords,
+		MaxRecordBytes: int(sc.MaxRecordBytes), MaxRecordDepth: sc.MaxRecordDepth,
 	}
 }
 
@@ -315,7 +318,7 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 	before := s.counts()
 	docBuf := make([]byte, 0, 4096)
 	var perr error // a pipeline error inside the callback
-	n, err := s.client.Fetch(ctx, start, end, func(raw []byte) error {
+	n, err := s.client.FetchTo(ctx, start, end, wss.Handlers{Record: func(raw []byte) error {
 		s.stats.Fetched.Add(1)
 		// Hash first: a duplicate needs no decoding.
 		h := event.Hash(raw)
@@ -358,7 +361,22 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 		s.stats.New.Add(1)
 		perr = s.checkpointIfDue(ws)
 		return perr
-	})
+	}, Skipped: func(sk wss.SkippedRecord) error {
+		// Too large or too deep to keep: dead-lettered like a malformed
+		// record, and like one remembered by hash, so that re-polls do
+		// not dead-letter it again.
+		s.stats.Fetched.Add(1)
+		if _, dup := ws.seen[sk.Hash]; dup || s.seen.Has(sk.Hash) {
+			s.stats.Duplicate.Add(1)
+			return nil
+		}
+		s.deadSkipped(ws, log, win, sk, anchor)
+		perr = s.checkpointIfDue(ws) // a body of nothing else stays bounded too
+		return perr
+	}, Progress: func(pr wss.Progress) {
+		log.WithFields(logrus.Fields{"records": pr.Records, "bytes": pr.Bytes, "elapsed": pr.Elapsed.Round(time.Second).String()}).
+			Info("window response still being read")
+	}})
 	if err == nil && s.bf != nil {
 		next, raw := s.backfillNext(start, end, s.counts().minus(before))
 		ws.extra = map[string][]byte{backfillKey: raw}
@@ -410,13 +428,25 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 
 func (s *sourceRunner) deadRecord(ws *windowState, log *logrus.Entry, win string, reason error, h [32]byte, raw []byte, anchor int64) {
 	hash := event.Event{Hash: h}.HashHex()
+	s.keepDead(ws, log, h, reason.Error(), anchor, sourceDeadLine(s.cfg.Name, win, reason.Error(), hash, raw, time.Now()))
+}
+
+// deadSkipped dead-letters a record the decoder read past without keeping
+// it: its size and first bytes stand for it.
+func (s *sourceRunner) deadSkipped(ws *windowState, log *logrus.Entry, win string, sk wss.SkippedRecord, anchor int64) {
+	hash := event.Event{Hash: sk.Hash}.HashHex()
+	s.keepDead(ws, log, sk.Hash, sk.Reason, anchor, skippedDeadLine(s.cfg.Name, win, hash, sk, time.Now()))
+}
+
+// keepDead queues a dead letter line with the window, and the record's
+// hash with the seen-set, so that a re-poll does not dead-letter it again.
+func (s *sourceRunner) keepDead(ws *windowState, log *logrus.Entry, h [32]byte, reason string, anchor int64, line []byte) {
 	ws.seen[h] = struct{}{}
-	line := sourceDeadLine(s.cfg.Name, win, reason.Error(), hash, raw, time.Now())
 	ws.dead = append(ws.dead, line)
 	ws.deadBytes += len(line) + 1
 	ws.pending = append(ws.pending, dedup.Entry{Hash: h, Anchor: anchor})
 	s.stats.DeadLettered.Add(1)
-	log.WithFields(logrus.Fields{"hash": hash, "reason": reason.Error()}).Warn("record kept in the dead letter")
+	log.WithFields(logrus.Fields{"hash": event.Event{Hash: h}.HashHex(), "reason": reason}).Warn("record kept in the dead letter")
 }
 
 // sink is where the source puts events for one output.
@@ -626,7 +656,11 @@ func CheckSource(ctx context.Context, sc config.Source) error {
 		return err
 	}
 	now := time.Now().UTC()
-	_, err = client.Fetch(ctx, now.Add(-time.Minute), now, func([]byte) error { return errCheckDone })
+	// A record too large to keep proves the body format as well.
+	_, err = client.FetchTo(ctx, now.Add(-time.Minute), now, wss.Handlers{
+		Record:  func([]byte) error { return errCheckDone },
+		Skipped: func(wss.SkippedRecord) error { return errCheckDone },
+	})
 	if errors.Is(err, errCheckDone) {
 		return nil
 	}

@@ -18,6 +18,17 @@ type Fault struct {
 	Truncate   bool          // status 200, body cut mid-record, then a clean end of response
 	Delay      time.Duration // sleep (real time) before answering; a client that gives up is noticed
 	Times      int           // apply to this many requests (default 1)
+
+	// Hostile answers (see hostile.go). HugeRecord and DeepRecord insert
+	// one record, the same bytes on every request, after At elements of
+	// the records array (at its end if it has fewer); all but RedirectTo
+	// apply to JSON bodies only.
+	HugeRecord int           // a record of this many bytes (a long string), streamed, never held
+	DeepRecord int           // a record nested this many levels deep
+	At         int           // where HugeRecord or DeepRecord goes
+	Endless    bool          // after the window's records, new valid ones forever, until the client goes away
+	SlowBody   time.Duration // the body goes out one byte per SlowBody
+	RedirectTo string        // answer 302 to this URL, the request's query appended
 }
 
 func (f Fault) kind() string {
@@ -26,12 +37,22 @@ func (f Fault) kind() string {
 		parts = append(parts, "delay")
 	}
 	switch {
+	case f.RedirectTo != "":
+		parts = append(parts, "redirect")
 	case f.Status != 0 || f.Body != "":
 		parts = append(parts, "status")
 	case f.ResetAfter > 0:
 		parts = append(parts, "reset")
 	case f.Truncate:
 		parts = append(parts, "truncate")
+	}
+	for _, h := range []struct {
+		on   bool
+		name string
+	}{{f.HugeRecord > 0, "huge"}, {f.DeepRecord > 0, "deep"}, {f.Endless, "endless"}, {f.SlowBody > 0, "slow"}} {
+		if h.on {
+			parts = append(parts, h.name)
+		}
 	}
 	return strings.Join(parts, "+")
 }
@@ -91,7 +112,7 @@ type Request struct {
 	Records    int        // valid record entries written, in-response duplicates included
 	Duplicates int        // of which repeats within this response
 	Malformed  int        // malformed entries written
-	Fault      string     // "", or the injected fault kinds: "delay", "status", "reset", "truncate"
+	Fault      string     // "", or the injected fault kinds joined by "+": "delay", "redirect", "status", "reset", "truncate", "huge", "deep", "endless", "slow"
 	Aborted    bool       // connection reset on purpose (ResetAfter)
 	Truncated  bool       // body cut mid-record on purpose (Truncate)
 }

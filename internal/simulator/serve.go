@@ -49,6 +49,10 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if f.Delay > 0 && !sleepCtx(r.Context(), f.Delay) {
 			return // the client gave up; Status stays 0
 		}
+		if f.RedirectTo != "" {
+			entry.Status = redirect(w, r, f)
+			return
+		}
 		if f.Status != 0 || f.Body != "" {
 			entry.Status = writeFault(w, f)
 			return
@@ -267,7 +271,7 @@ func (s *Simulator) stream(w http.ResponseWriter, r *http.Request, q query, f Fa
 	}
 
 	st := streamers.Get().(*streamer)
-	st.bw.Reset(w)
+	st.bw.Reset(bodyWriter(w, r, f))
 	st.elems = 0
 	defer func() {
 		st.bw.Reset(nil)
@@ -295,6 +299,7 @@ func (s *Simulator) stream(w http.ResponseWriter, r *http.Request, q query, f Fa
 	}
 
 	filtered := len(q.objectTypes) > 0 || len(q.operations) > 0
+	bad := !q.csv && (f.HugeRecord > 0 || f.DeepRecord > 0)
 	for i := lo; i < hi; i++ {
 		if ms, _ := s.timeOf(i); ms+s.lateMs(i) > nowMs {
 			continue // not visible yet
@@ -313,6 +318,10 @@ func (s *Simulator) stream(w http.ResponseWriter, r *http.Request, q query, f Fa
 			e.Truncated = true
 			st.finish(w)
 			return false
+		}
+		if bad && st.elems >= f.At {
+			st.badRecord(f)
+			bad = false
 		}
 		st.writeElem(st.buf, q.csv)
 		e.Records++
@@ -333,6 +342,12 @@ func (s *Simulator) stream(w http.ResponseWriter, r *http.Request, q query, f Fa
 		if f.ResetAfter > 0 && e.Records >= f.ResetAfter {
 			break
 		}
+	}
+	if bad {
+		st.badRecord(f)
+	}
+	if f.Endless && !q.csv {
+		s.endless(r.Context(), st, e)
 	}
 	if f.ResetAfter > 0 {
 		e.Aborted = true

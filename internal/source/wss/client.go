@@ -152,13 +152,22 @@ func (c *Client) dates(start, end time.Time) (string, string) {
 // call per element of the records array with that element's raw JSON (the
 // slice is reused after fn returns). It returns how many calls to fn
 // returned nil, and an error classified as AuthError, RateLimitError,
-// StatusError, BodyError, a wrapped transport or context error, or fn's own
-// error unchanged. On any error the records already passed to fn belong to
-// a failed attempt: roll them back.
+// StatusError, BodyError, LimitError, a wrapped transport or context
+// error, or fn's own error unchanged. On any error the records already
+// passed to fn belong to a failed attempt: roll them back. A record over
+// max_record_bytes or max_record_depth fails the fetch: see FetchTo.
 func (c *Client) Fetch(ctx context.Context, start, end time.Time, fn func(raw []byte) error) (int, error) {
+	return c.FetchTo(ctx, start, end, Handlers{Record: fn})
+}
+
+// FetchTo is Fetch with every handler: records over the limits go to
+// h.Skipped (the window goes on), progress to h.Progress. The fetch fails
+// with a *LimitError after window_timeout or past max_window_records.
+func (c *Client) FetchTo(ctx context.Context, start, end time.Time, h Handlers) (int, error) {
 	if !end.After(start) {
 		return 0, fmt.Errorf("wss: empty window [%s, %s)", start.Format(time.RFC3339Nano), end.Format(time.RFC3339Nano))
 	}
+	fn := h.Record
 	if fn == nil {
 		fn = func([]byte) error { return nil }
 	}
@@ -174,6 +183,8 @@ func (c *Client) Fetch(ctx context.Context, start, end time.Time, fn func(raw []
 		req.Header.Set("Authorization", c.auth)
 	}
 
+	clock := startWindowClock(c.cfg.WindowTimeout, func() { cancel(errWindowTimeout) })
+	defer clock.stop()
 	var stall *time.Timer
 	if c.idle > 0 {
 		stall = time.AfterFunc(c.idle, func() { cancel(&stallError{c.idle}) })
@@ -183,12 +194,13 @@ func (c *Client) Fetch(ctx context.Context, start, end time.Time, fn func(raw []
 	if stall != nil {
 		stall.Stop() // from here on it runs only while a body read waits
 	}
+	m := &meter{start: clock.start, every: c.cfg.ProgressEvery, last: clock.start, report: h.Progress}
 	if err != nil {
 		var re *RedirectError
 		if errors.As(err, &re) {
 			return 0, re
 		}
-		return 0, c.transportErr(ctx, reqCtx, "request failed", err, false)
+		return 0, c.transportErr(ctx, reqCtx, "request failed", err, false, m)
 	}
 	defer resp.Body.Close()
 
@@ -196,34 +208,65 @@ func (c *Client) Fetch(ctx context.Context, start, end time.Time, fn func(raw []
 		return 0, c.statusErr(resp)
 	}
 
-	var body io.Reader = resp.Body
+	m.r = resp.Body
+	var body io.Reader = m
 	if stall != nil {
-		body = &progressReader{r: resp.Body, t: stall, d: c.idle}
+		body = &progressReader{r: m, t: stall, d: c.idle}
 	}
 	var (
-		ctxErr error
-		calls  int
+		ctxErr, limitErr error
+		calls            int // records met, skipped ones included
 	)
-	n, err, fromFn := decode(body, c.cfg.RecordsPath, c.cfg.MaxRecordBytes, 0, func(raw []byte) error {
-		// A body already buffered would never notice a cancel: look now
-		// and then.
-		if calls++; calls&255 == 0 {
-			if ctxErr = ctx.Err(); ctxErr != nil {
+	m.records = &calls
+	// met counts a record against max_window_records and, now and then,
+	// looks for a cancel: a body already buffered would never notice one.
+	met := func() error {
+		if calls++; calls > c.cfg.MaxWindowRecords {
+			limitErr = c.tooManyRecords(m)
+			return limitErr
+		}
+		if calls&255 == 0 {
+			if ctxErr = reqCtx.Err(); ctxErr != nil {
 				return ctxErr
 			}
 		}
-		return fn(raw)
-	})
+		return nil
+	}
+	opts := decodeOptions{path: c.cfg.RecordsPath, maxRecord: c.cfg.MaxRecordBytes, maxDepth: c.cfg.MaxRecordDepth,
+		record: func(raw []byte) error {
+			if err := met(); err != nil {
+				return err
+			}
+			clock.pause()
+			defer clock.resume()
+			return fn(raw)
+		}}
+	if h.Skipped != nil {
+		opts.skipped = func(sk SkippedRecord) error {
+			if err := met(); err != nil {
+				return err
+			}
+			clock.pause()
+			defer clock.resume()
+			return h.Skipped(sk)
+		}
+	}
+	n, err, fromFn := decodeWith(body, opts)
 	switch {
 	case err == nil:
 		return n, nil
+	case fromFn && limitErr != nil && err == limitErr:
+		return n, err
 	case fromFn && ctxErr != nil && err == ctxErr:
+		if ctx.Err() == nil {
+			return n, c.transportErr(ctx, reqCtx, fmt.Sprintf("reading the body after %d records", n), err, true, m)
+		}
 		return n, fmt.Errorf("wss: fetch aborted after %d records: %w", n, err)
 	case fromFn:
 		return n, err
 	}
 	if ctx.Err() != nil || context.Cause(reqCtx) != nil {
-		return n, c.transportErr(ctx, reqCtx, fmt.Sprintf("reading the body after %d records", n), err, true)
+		return n, c.transportErr(ctx, reqCtx, fmt.Sprintf("reading the body after %d records", n), err, true, m)
 	}
 	var be *BodyError
 	if errors.As(err, &be) {
@@ -235,11 +278,33 @@ func (c *Client) Fetch(ctx context.Context, start, end time.Time, fn func(raw []
 	return n, err
 }
 
+func (c *Client) tooManyRecords(m *meter) *LimitError {
+	return &LimitError{Setting: "max_window_records", Msg: fmt.Sprintf(
+		"the WSS response holds more than %d records (max_window_records), %d bytes read in %s: "+
+			"a response that never ends, or a window too wide for one response; narrow the source's window or raise max_window_records",
+		c.cfg.MaxWindowRecords, m.bytes, time.Since(m.start).Round(time.Second))}
+}
+
+func (c *Client) windowTimedOut(m *meter) *LimitError {
+	recs := 0
+	if m.records != nil {
+		recs = *m.records
+	}
+	return &LimitError{Setting: "window_timeout", Msg: fmt.Sprintf(
+		"the WSS response was not complete after %s (window_timeout; time spent waiting for outputs not counted), %d records and %d bytes read: "+
+			"a server too slow or a response that never ends; narrow the source's window or raise window_timeout",
+		c.cfg.WindowTimeout, recs, m.bytes)}
+}
+
 // transportErr wraps a failure of the exchange itself, naming the cause
-// that matters: the caller's cancel, our stall timer, or the network.
-func (c *Client) transportErr(parent, reqCtx context.Context, what string, err error, inBody bool) error {
+// that matters: the caller's cancel, window_timeout, our stall timer, or
+// the network.
+func (c *Client) transportErr(parent, reqCtx context.Context, what string, err error, inBody bool, m *meter) error {
 	if perr := parent.Err(); perr != nil {
 		return fmt.Errorf("wss: %s: %w", what, perr)
+	}
+	if context.Cause(reqCtx) == errWindowTimeout {
+		return c.windowTimedOut(m)
 	}
 	var se *stallError
 	if errors.As(context.Cause(reqCtx), &se) {

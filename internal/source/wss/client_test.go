@@ -652,7 +652,8 @@ func TestWithDefaults(t *testing.T) {
 	got := Config{BaseURL: "https://x"}.WithDefaults()
 	want := Config{BaseURL: "https://x", Path: "/api/rest/audit/download", DateFormat: "date", StartParam: "startDate",
 		EndParam: "endDate", Format: "JSON", FormatParam: "format", ObjectTypeParam: "objectType",
-		OperationTypeParam: "operationType", FilterStyle: "repeat", UserAgent: "auditfwd", MaxRecordBytes: 8 << 20}
+		OperationTypeParam: "operationType", FilterStyle: "repeat", UserAgent: "auditfwd", MaxRecordBytes: 8 << 20,
+		MaxRecordDepth: 1000, WindowTimeout: 30 * time.Minute, MaxWindowRecords: 5_000_000, ProgressEvery: 30 * time.Second}
 	if fmt.Sprintf("%#v", got) != fmt.Sprintf("%#v", want) {
 		t.Errorf("WithDefaults\n got  %#v\n want %#v", got, want)
 	}
@@ -702,6 +703,8 @@ func TestRetryable(t *testing.T) {
 		{&StatusError{Status: 400}, false},
 		{&StatusError{Status: 404}, false},
 		{&BodyError{Msg: "x"}, true},
+		{&LimitError{Setting: "window_timeout"}, false},
+		{fmt.Errorf("w: %w", &LimitError{Setting: "max_window_records"}), false},
 		{fmt.Errorf("wrapped: %w", &BodyError{Msg: "x"}), true},
 		{fmt.Errorf("wrapped: %w", &AuthError{Status: 403}), false},
 		{io.ErrUnexpectedEOF, true},

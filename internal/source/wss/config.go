@@ -12,7 +12,13 @@ import (
 const (
 	DefaultPath           = "/api/rest/audit/download"
 	DefaultMaxRecordBytes = 8 << 20
+	DefaultMaxRecordDepth = 1000
 	DefaultUserAgent      = "auditfwd"
+	// A day of a busy tenant is a few hundred thousand records and streams
+	// in minutes: these bounds only stop a response that never ends.
+	DefaultWindowTimeout    = 30 * time.Minute
+	DefaultMaxWindowRecords = 5_000_000
+	DefaultProgressEvery    = 30 * time.Second
 )
 
 // Date formats for the start/end parameters.
@@ -59,9 +65,23 @@ type Config struct {
 	// nothing for that long (headers, or one body read), also with a
 	// caller's http.Client. Time the callback spends is not counted.
 	IdleTimeout time.Duration
-	// MaxRecordBytes bounds one record; a larger one fails the whole body
-	// (a hostile or broken server must not make us buffer gigabytes).
+	// MaxRecordBytes bounds one record: a larger one is never buffered (a
+	// hostile or broken server must not make us hold gigabytes). FetchTo
+	// hands it to Handlers.Skipped; without that it fails the body.
 	MaxRecordBytes int // default DefaultMaxRecordBytes
+	// MaxRecordDepth bounds a record's nesting ({"a":1} is 1), handled
+	// like MaxRecordBytes. At most maxDepth (encoding/json's limit).
+	MaxRecordDepth int // default DefaultMaxRecordDepth
+	// WindowTimeout bounds one Fetch, from the request to the body's end,
+	// not counting the time the callbacks take (back-pressure). Past it
+	// the fetch fails with a *LimitError.
+	WindowTimeout time.Duration // default DefaultWindowTimeout
+	// MaxWindowRecords bounds the records of one response (skipped ones
+	// included); one more fails the fetch with a *LimitError.
+	MaxWindowRecords int // default DefaultMaxWindowRecords
+	// ProgressEvery is how often Handlers.Progress hears of a response
+	// still being read.
+	ProgressEvery time.Duration // default DefaultProgressEvery
 }
 
 // WithDefaults returns c with every empty field set to its default.
@@ -88,6 +108,18 @@ func (c Config) WithDefaults() Config {
 	def(&c.UserAgent, DefaultUserAgent)
 	if c.MaxRecordBytes <= 0 {
 		c.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	if c.MaxRecordDepth <= 0 {
+		c.MaxRecordDepth = DefaultMaxRecordDepth
+	}
+	if c.WindowTimeout <= 0 {
+		c.WindowTimeout = DefaultWindowTimeout
+	}
+	if c.MaxWindowRecords <= 0 {
+		c.MaxWindowRecords = DefaultMaxWindowRecords
+	}
+	if c.ProgressEvery <= 0 {
+		c.ProgressEvery = DefaultProgressEvery
 	}
 	return c
 }
@@ -150,6 +182,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRecordBytes <= 0 {
 		bad("max_record_bytes must be positive")
+	}
+	if c.MaxRecordDepth <= 0 || c.MaxRecordDepth > maxDepth {
+		bad("max_record_depth must be between 1 and %d (got %d)", maxDepth, c.MaxRecordDepth)
 	}
 	return errors.Join(errs...)
 }

@@ -35,7 +35,8 @@ const maxKeysListed = 20
 // anything that is not such a document, trailing data and truncation give a
 // *BodyError. fn may have been called before the error surfaces: treat the
 // attempt as failed as a whole. An error from fn stops decoding and is
-// returned unchanged.
+// returned unchanged. (Fetch can step over records that are too large or
+// too deep instead, see Handlers.)
 func Decode(r io.Reader, recordsPath string, maxRecord int, fn func(raw []byte) error) (int, error) {
 	n, err, _ := decode(r, recordsPath, maxRecord, 0, fn)
 	return n, err
@@ -43,19 +44,38 @@ func Decode(r io.Reader, recordsPath string, maxRecord int, fn func(raw []byte) 
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, defaultBufSize); return &b }}
 
+// decodeOptions are one decoding's limits and receivers.
+type decodeOptions struct {
+	path      string
+	maxRecord int // bytes in one record; <= 0: DefaultMaxRecordBytes
+	// maxDepth bounds a record's own nesting ({"a":1} is 1); <= 0: only the
+	// JSON limit (maxDepth) applies to the whole body.
+	maxDepth int
+	bufSize  int // > 0 forces the initial buffer size (tests use tiny ones)
+	record   func(raw []byte) error
+	// skipped gets the records over maxRecord or maxDepth, read past in
+	// constant memory; nil: such a record fails the body.
+	skipped func(SkippedRecord) error
+}
+
 // decode is Decode that also tells whether err came from fn. bufSize > 0
 // forces an initial buffer size (tests use tiny ones to hit every refill
 // path).
 func decode(r io.Reader, recordsPath string, maxRecord, bufSize int, fn func([]byte) error) (n int, err error, fromFn bool) {
-	if maxRecord <= 0 {
-		maxRecord = DefaultMaxRecordBytes
+	return decodeWith(r, decodeOptions{path: recordsPath, maxRecord: maxRecord, bufSize: bufSize, record: fn})
+}
+
+// decodeWith decodes with o; fromFn tells whether err came from a callback.
+func decodeWith(r io.Reader, o decodeOptions) (n int, err error, fromFn bool) {
+	if o.maxRecord <= 0 {
+		o.maxRecord = DefaultMaxRecordBytes
 	}
-	if fn == nil {
-		fn = func([]byte) error { return nil }
+	if o.record == nil {
+		o.record = func([]byte) error { return nil }
 	}
 	var buf []byte
-	if bufSize > 0 {
-		buf = make([]byte, bufSize)
+	if o.bufSize > 0 {
+		buf = make([]byte, o.bufSize)
 	} else {
 		p := bufPool.Get().(*[]byte)
 		buf = *p
@@ -63,9 +83,9 @@ func decode(r io.Reader, recordsPath string, maxRecord, bufSize int, fn func([]b
 		// grown buffers are rare and would pin megabytes in the pool.
 		defer bufPool.Put(p)
 	}
-	d := &decoder{s: newScanner(r, buf, maxRecord), fn: fn}
-	if recordsPath != "" {
-		d.path = strings.Split(recordsPath, ".")
+	d := &decoder{s: newScanner(r, buf, o.maxRecord), fn: o.record, skipped: o.skipped, maxDepth: o.maxDepth}
+	if o.path != "" {
+		d.path = strings.Split(o.path, ".")
 	}
 	err = d.document()
 	if ce, ok := err.(*callbackError); ok {
@@ -80,10 +100,13 @@ type callbackError struct{ err error }
 func (e *callbackError) Error() string { return e.err.Error() }
 
 type decoder struct {
-	s    *scanner
-	fn   func([]byte) error
-	path []string
-	n    int
+	s        *scanner
+	fn       func([]byte) error
+	skipped  func(SkippedRecord) error
+	maxDepth int
+	path     []string
+	n        int // calls to fn that returned nil
+	elems    int // records met, skipped ones included
 }
 
 func (d *decoder) document() error {
@@ -148,21 +171,9 @@ func (d *decoder) records(depth int) error {
 		return nil
 	}
 	for {
-		s.mark = s.pos
-		s.rec = d.n + 1
-		if err := s.value(depth, ""); err != nil {
+		if err := d.record(depth); err != nil {
 			return err
 		}
-		raw := s.buf[s.mark:s.pos]
-		if len(raw) > s.limit {
-			s.tooBig = true
-			return s.stopErr("")
-		}
-		s.mark, s.rec = -1, 0
-		if err := d.fn(raw); err != nil {
-			return &callbackError{err}
-		}
-		d.n++
 		if c, ok = s.skipSpace(); !ok {
 			return s.stopErr("inside the records array")
 		}
@@ -182,6 +193,48 @@ func (d *decoder) records(depth int) error {
 			return s.syntaxErr(c, "after a record in the records array")
 		}
 	}
+}
+
+// record consumes one element of the records array, at pos, and hands it
+// to fn, or to skipped when it is over a limit.
+func (d *decoder) record(depth int) error {
+	s := d.s
+	d.elems++
+	s.mark, s.rec = s.pos, d.elems
+	if d.maxDepth > 0 {
+		s.depthMax = depth + d.maxDepth
+	}
+	err := s.value(depth, "")
+	s.depthMax = maxDepth
+	over := err == nil && s.pos-s.mark > s.limit
+	if err != nil && !s.tooBig && !s.tooDeep {
+		return err
+	}
+	if err != nil || over {
+		if d.skipped == nil {
+			if over {
+				s.tooBig = true
+				return s.stopErr("")
+			}
+			return err
+		}
+		sk, err := d.skipRecord()
+		if err != nil {
+			return err
+		}
+		s.rec = 0
+		if err := d.skipped(sk); err != nil {
+			return &callbackError{err}
+		}
+		return nil
+	}
+	raw := s.buf[s.mark:s.pos]
+	s.mark, s.rec = -1, 0
+	if err := d.fn(raw); err != nil {
+		return &callbackError{err}
+	}
+	d.n++
+	return nil
 }
 
 // key consumes an object key (pos at its quote) and the colon after it.

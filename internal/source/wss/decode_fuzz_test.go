@@ -2,8 +2,10 @@ package wss
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -17,6 +19,7 @@ func FuzzDecode(f *testing.F) {
 		``, ` `, `null`, `[]`, `[1,2,3]`, `{"data":[{"a":1}]}`, `{"meta":{"x":[1]},"items":[true,null]}`,
 		`["a]b}c\"d\\e", {"k":[[],{}]}]`, `["\u00e9\ud83d\ude00"]`, `[-0.5e+3, 0, 1E-2]`, `<html>`, `[1,]`,
 		`{"error":"nope"}`, "\xEF\xBB\xBF[1]", `[1] [2]`, `[{"a":"b`, "[\"\xff\"]",
+		`[{"a":[[1]]}, "a long string, past the limit", 1, [[[[]]]], {"k":"v"}]`, `[[{"a":[{"b":[}]}]]]`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -47,7 +50,114 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("decoder accepted %q, which encoding/json rejects (%d records)", body, ref.n)
 			}
 		}
+		fuzzSkip(t, body, arr)
 	})
+}
+
+// Skip limits for fuzzing: small, so that the fuzzer's short inputs hit
+// the skip path often.
+const (
+	fuzzMaxRecord = 16
+	fuzzMaxDepth  = 2
+)
+
+// fuzzSkip decodes body with tiny record limits and a skipped callback:
+// every read pattern agrees, and for a body encoding/json reads as the
+// array arr each element is either delivered (when within both limits)
+// or skipped with its exact size and hash. A body encoding/json rejects is
+// only accepted when a record too deep for it was skipped.
+func fuzzSkip(t *testing.T, body []byte, arr []json.RawMessage) {
+	t.Helper()
+	type item struct {
+		raw  string // compacted, for a record
+		size int64  // for a skipped one
+		hash [32]byte
+		deep bool
+	}
+	var first []item
+	var firstErr error
+	for i, v := range []int{0, 3, 2} {
+		v := readerVariants[v]
+		var got []item
+		_, err, _ := decodeWith(v.wrap(bytes.NewReader(body)), decodeOptions{
+			maxRecord: fuzzMaxRecord, maxDepth: fuzzMaxDepth, bufSize: v.bufSize,
+			record: func(raw []byte) error {
+				var b bytes.Buffer
+				if err := json.Compact(&b, raw); err != nil {
+					t.Fatalf("%s: decoder yielded invalid JSON %q from %q", v.name, raw, body)
+				}
+				got = append(got, item{raw: b.String()})
+				return nil
+			},
+			skipped: func(sk SkippedRecord) error {
+				if len(sk.Excerpt) > MaxSkippedExcerpt || int64(len(sk.Excerpt)) > sk.Size || sk.Index != len(got)+1 {
+					t.Fatalf("%s: bad skipped record %+v from %q", v.name, sk, body)
+				}
+				got = append(got, item{size: sk.Size, hash: sk.Hash, deep: strings.Contains(sk.Reason, "max_record_depth")})
+				return nil
+			},
+		})
+		if i == 0 {
+			first, firstErr = got, err
+			continue
+		}
+		if (err == nil) != (firstErr == nil) || len(got) != len(first) {
+			t.Fatalf("%s disagrees on %q when skipping: %d items err=%v; whole: %d items err=%v", v.name, body, len(got), err, len(first), firstErr)
+		}
+		for j := range got {
+			if got[j] != first[j] {
+				t.Fatalf("%s disagrees on %q item %d when skipping: %+v vs %+v", v.name, body, j, got[j], first[j])
+			}
+		}
+	}
+	if arr != nil {
+		if firstErr != nil {
+			t.Fatalf("encoding/json accepts %q as an array of %d, decoder failed when skipping: %v", body, len(arr), firstErr)
+		}
+		if len(first) != len(arr) {
+			t.Fatalf("%q: %d items when skipping, encoding/json has %d", body, len(first), len(arr))
+		}
+		for j, el := range arr {
+			over := len(el) > fuzzMaxRecord || nesting(el) > fuzzMaxDepth
+			it := first[j]
+			if it.raw == "" != over {
+				t.Fatalf("%q: element %d (%d bytes, nesting %d) skipped=%v", body, j, len(el), nesting(el), it.raw == "")
+			}
+			if over && (it.size != int64(len(el)) || it.hash != sha256.Sum256(el)) {
+				t.Fatalf("%q: element %d %q skipped as %d bytes %x", body, j, el, it.size, it.hash)
+			}
+		}
+		return
+	}
+	doc := trimJSONSpace(body)
+	if firstErr == nil && len(doc) > 0 && !bytes.HasPrefix(doc, []byte("\xEF\xBB\xBF")) && !json.Valid(doc) {
+		for _, it := range first {
+			if it.deep {
+				return // deeper than encoding/json goes, inside a skipped record
+			}
+		}
+		t.Fatalf("decoder accepted %q when skipping, which encoding/json rejects", body)
+	}
+}
+
+// nesting is how deep containers nest in the JSON value v.
+func nesting(v []byte) int {
+	depth, deepest, inStr := 0, 0, false
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case inStr && c == '\\':
+			i++
+		case c == '"':
+			inStr = !inStr
+		case inStr:
+		case c == '[' || c == '{':
+			depth++
+			deepest = max(deepest, depth)
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return deepest
 }
 
 // fuzzDecode decodes body with every reader variant, failing unless they

@@ -94,10 +94,20 @@ func (e *BodyError) Error() string {
 
 func (e *BodyError) Unwrap() error { return e.Err }
 
+// LimitError: one window's response went past a per-window bound, Setting
+// (window_timeout, max_window_records). The same request will most likely
+// do it again: the message says what to change.
+type LimitError struct {
+	Setting string
+	Msg     string
+}
+
+func (e *LimitError) Error() string { return e.Msg }
+
 // Retryable says whether another attempt at the same window may succeed.
 //
 // It is true for RateLimitError, temporary StatusError, BodyError, timeouts,
-// network errors and unexpected EOFs; false for AuthError, other StatusError,
+// network errors and unexpected EOFs; false for AuthError, LimitError, other StatusError,
 // context.Canceled, TLS certificate failures and any error it does not know,
 // which includes the errors the Fetch callback returns (unless the callback
 // returns one of the kinds above: the caller knows its own errors and should
@@ -111,9 +121,10 @@ func Retryable(err error) bool {
 		re *RateLimitError
 		se *StatusError
 		be *BodyError
+		le *LimitError
 	)
 	switch {
-	case errors.As(err, &ae):
+	case errors.As(err, &ae), errors.As(err, &le):
 		return false
 	case errors.As(err, &re):
 		return true

@@ -32,13 +32,21 @@ type scanner struct {
 	rerr   error // read error other than io.EOF
 	tooBig bool  // the pinned span outgrew limit
 	rec    int   // 1-based number of the record being scanned, 0 outside records
+	// depthMax is the deepest nesting value may enter: maxDepth, or less
+	// inside a record (max_record_depth); tooDeep says a record hit it.
+	depthMax int
+	tooDeep  bool
+	// sink, while a record is skipped, gets every byte of it that fill
+	// drops; buf[sinkFrom:] has not been given to it yet.
+	sink     *skipSink
+	sinkFrom int
 }
 
 func newScanner(r io.Reader, buf []byte, limit int) *scanner {
 	if limit > math.MaxInt/4 {
 		limit = math.MaxInt / 4
 	}
-	return &scanner{r: r, buf: buf[:cap(buf)], mark: -1, limit: limit}
+	return &scanner{r: r, buf: buf[:cap(buf)], mark: -1, limit: limit, depthMax: maxDepth}
 }
 
 func (s *scanner) offset() int64 { return s.base + int64(s.pos) }
@@ -54,6 +62,10 @@ func (s *scanner) fill() bool {
 		if s.mark >= 0 {
 			keep = s.mark
 		}
+		if s.sink != nil && keep > s.sinkFrom {
+			s.sink.write(s.buf[s.sinkFrom:keep])
+			s.sinkFrom = keep
+		}
 		if keep > 0 {
 			n := copy(s.buf, s.buf[keep:s.end])
 			s.base += int64(keep)
@@ -62,6 +74,7 @@ func (s *scanner) fill() bool {
 			if s.mark >= 0 {
 				s.mark -= keep
 			}
+			s.sinkFrom = max(s.sinkFrom-keep, 0)
 		}
 		if s.end == len(s.buf) && !s.grow() {
 			return false
@@ -238,9 +251,16 @@ func (s *scanner) value(depth int, where string) error {
 	return s.syntaxErr(c, "looking for the beginning of a value")
 }
 
+// depthErr reports nesting beyond depthMax; inside a record it only marks
+// the record as one to skip.
+func (s *scanner) depthErr() error {
+	s.tooDeep = s.rec > 0
+	return &BodyError{Msg: fmt.Sprintf("invalid JSON at byte offset %d: nesting deeper than %d", s.offset(), s.depthMax)}
+}
+
 func (s *scanner) object(depth int, where string) error {
-	if depth > maxDepth {
-		return &BodyError{Msg: fmt.Sprintf("invalid JSON at byte offset %d: nesting deeper than %d", s.offset(), maxDepth)}
+	if depth > s.depthMax {
+		return s.depthErr()
 	}
 	s.pos++ // '{'
 	c, ok := s.skipSpace()
@@ -290,8 +310,8 @@ func (s *scanner) object(depth int, where string) error {
 }
 
 func (s *scanner) array(depth int, where string) error {
-	if depth > maxDepth {
-		return &BodyError{Msg: fmt.Sprintf("invalid JSON at byte offset %d: nesting deeper than %d", s.offset(), maxDepth)}
+	if depth > s.depthMax {
+		return s.depthErr()
 	}
 	s.pos++ // '['
 	c, ok := s.skipSpace()
