@@ -37,3 +37,5 @@ fuzz:
 	go test -run='^$$' -fuzz=FuzzCEF -fuzztime=60s ./outputs/syslog/
 	go test -run='^$$' -fuzz=FuzzLEEF -fuzztime=60s ./outputs/syslog/
 	go test -run='^$$' -fuzz=Fuzz5424 -fuzztime=60s ./outputs/syslog/
+	go test -run='^$$' -fuzz=FuzzTruncateJSON -fuzztime=60s ./outputs/syslog/
+	go test -run='^$$' -fuzz=FuzzDecodeMatchesStdlib -fuzztime=60s ./internal/event/
