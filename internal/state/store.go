@@ -65,14 +65,27 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, path: path, warning: warning}
-	err = s.update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSources, bucketSeen, bucketQueues, bucketTargets, bucketMisc} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
+	buckets := [][]byte{bucketSources, bucketSeen, bucketQueues, bucketTargets, bucketMisc}
+	var missing bool
+	err = s.view(func(tx *bolt.Tx) error {
+		for _, b := range buckets {
+			missing = missing || tx.Bucket(b) == nil
 		}
 		return nil
 	})
+	if err == nil && missing {
+		// Only then: a commit writes (a freelist and a meta page, maybe
+		// growing the file), and a restart with nothing to do must work
+		// on a full disk.
+		err = s.update(func(tx *bolt.Tx) error {
+			for _, b := range buckets {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		db.Close()
 		if errors.Is(err, ErrDamaged) {
