@@ -37,6 +37,9 @@ func TestDamagedStateRefuseVerifyRepair(t *testing.T) {
 			}
 			os.WriteFile(p, b, 0o600)
 		}},
+		{"state.db cut short", "is damaged", func(t *testing.T, d string) {
+			os.Truncate(filepath.Join(d, "state.db"), 16384)
+		}},
 		{"dead letter cut", "shorter than", func(t *testing.T, d string) {
 			p := filepath.Join(d, "deadletter.ndjson")
 			fi, err := os.Stat(p)

@@ -129,6 +129,10 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 			return nil, leftoversError(cfg.StateDir, found)
 		}
 	}
+	if w := st.Warning(); w != "" {
+		// Said before the queue checks that may refuse the older state.
+		log.Warn(w)
+	}
 	p := &Pipeline{cfg: cfg, opts: opts, log: log, store: st, seen: map[string]*dedup.Set{},
 		reloads: make(chan reloadRequest), srcExit: make(chan struct{}, 1), pollDone: make(chan struct{})}
 	fail := func(err error) (*Pipeline, error) {

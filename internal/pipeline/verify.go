@@ -34,7 +34,12 @@ type Checkup struct {
 }
 
 // Close releases the state.
-func (c *Checkup) Close() error { return c.st.Close() }
+func (c *Checkup) Close() error {
+	if c.st == nil {
+		return nil
+	}
+	return c.st.Close()
+}
 
 // Verify checks every invariant the start relies on, without changing
 // anything: the state file's structure and stamp, what a fresh state
@@ -47,6 +52,12 @@ func Verify(cfg *config.Config) (*Checkup, error) {
 		}
 	}
 	st, err := state.OpenUnchecked(cfg.StateDir)
+	if errors.Is(err, state.ErrDamaged) {
+		// bbolt cannot read it: nothing in it can be saved here.
+		c := &Checkup{cfg: cfg}
+		c.unreadable(err)
+		return c, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +100,9 @@ func (c *Checkup) Repair() ([]string, error) {
 		}
 		done = append(done, f.What+": "+f.Repair)
 	}
+	if c.st == nil {
+		return done, nil // the next start makes a new state
+	}
 	if err := c.st.Restamp(); err != nil {
 		return done, err
 	}
@@ -103,6 +117,36 @@ func (c *Checkup) structure() {
 		return
 	}
 	c.add(Finding{What: "state.db structure", OK: true, Detail: "bbolt's consistency check passed"})
+}
+
+// unreadable: the file's structure is damaged, so bbolt cannot open it.
+func (c *Checkup) unreadable(err error) {
+	aside := filepath.Join(c.cfg.StateDir, "aside-"+time.Now().UTC().Format("20060102T150405Z"))
+	c.add(Finding{What: "state.db structure", Detail: err.Error(),
+		Repair: "move state.db, queues/, seen/ and the dead letters to " + aside + " (nothing is deleted) and start over: every source starts again at its configured start and resends what was delivered (Elasticsearch drops the repeats by _id; other SIEMs get them with the same event.hash)",
+		fix:    func() error { return moveAside(c.cfg.StateDir, aside, true) }})
+}
+
+// moveAside moves what a state accounts for into aside.
+func moveAside(stateDir, aside string, withDB bool) error {
+	if err := os.MkdirAll(aside, 0o700); err != nil {
+		return err
+	}
+	names := []string{"queues", "seen"}
+	if withDB {
+		names = append(names, "state.db")
+	}
+	dls, _ := filepath.Glob(filepath.Join(stateDir, "deadletter*.ndjson"))
+	for _, d := range dls {
+		names = append(names, filepath.Base(d))
+	}
+	for _, n := range names {
+		err := os.Rename(filepath.Join(stateDir, n), filepath.Join(aside, n))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *Checkup) stamp() bool {
@@ -127,23 +171,7 @@ func (c *Checkup) leftovers() bool {
 	aside := filepath.Join(c.cfg.StateDir, "aside-"+time.Now().UTC().Format("20060102T150405Z"))
 	c.add(Finding{What: "state progress", Detail: "the state holds no progress, but state_dir holds " + strings.Join(found, ", ") + ": state.db was deleted, emptied or replaced",
 		Repair: "move queues/, seen/ and the dead letters to " + aside + " (nothing is deleted) and start over: every source starts again at its configured start and resends what was delivered (Elasticsearch drops the repeats by _id; other SIEMs get them with the same event.hash); queued, undelivered events stay in " + aside + "/queues",
-		fix: func() error {
-			if err := os.MkdirAll(aside, 0o700); err != nil {
-				return err
-			}
-			names := []string{"queues", "seen"}
-			dls, _ := filepath.Glob(filepath.Join(c.cfg.StateDir, "deadletter*.ndjson"))
-			for _, d := range dls {
-				names = append(names, filepath.Base(d))
-			}
-			for _, n := range names {
-				err := os.Rename(filepath.Join(c.cfg.StateDir, n), filepath.Join(aside, n))
-				if err != nil && !errors.Is(err, os.ErrNotExist) {
-					return err
-				}
-			}
-			return nil
-		}})
+		fix:    func() error { return moveAside(c.cfg.StateDir, aside, false) }})
 	return true
 }
 

@@ -14,7 +14,9 @@
 //
 // Invariants: delivered <= readPos <= committed <= end. Bytes past committed
 // belong to a window that is not committed yet: Open cuts them off (a crash
-// happened) and Rollback cuts them off (the window failed).
+// happened) and Rollback cuts them off (the window failed). Bytes below
+// delivered are never read again; their disk space is freed as soon as the
+// mark moves (see release).
 package queue
 
 import (
@@ -44,6 +46,8 @@ const (
 	// reader allocate gigabytes.
 	MaxEntry = 64 << 20
 	segExt   = ".seg"
+	// punchAlign rounds holes down to whole file system blocks.
+	punchAlign = 4096
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -85,6 +89,9 @@ type Queue struct {
 	rb    *bufio.Reader
 	rBase int64
 	rPos  int64 // position the reader's buffered stream is at
+
+	// Segment punchedSeg is deallocated (a hole) before offset punched.
+	punchedSeg, punched int64
 
 	// Copies of end - delivered and end - readPos, stored under mu and
 	// read without it: the poller checks back-pressure before every
@@ -138,7 +145,9 @@ func Open(dir string, committed, delivered, segSize int64) (*Queue, error) {
 	if err := q.truncateTo(committed); err != nil {
 		return nil, err
 	}
-	if err := q.dropSegmentsBelow(delivered); err != nil {
+	// Frees what an earlier version left delivered on disk; it writes
+	// nothing, so a restart with nothing pending works on a full disk.
+	if err := q.release(); err != nil {
 		return nil, err
 	}
 	n, oldest, err := q.count(delivered, committed)
@@ -196,6 +205,60 @@ func (q *Queue) truncateTo(pos int64) error {
 	}
 	q.end = pos
 	return nil
+}
+
+// release frees the disk space of delivered entries; call it with mu held
+// after the delivery mark moved. Whole segments below the mark are removed.
+// When every appended entry is delivered the last segment goes too and the
+// next Append starts a new one; otherwise the delivered start of the
+// segment holding the mark is punched out (a sparse file). Without this a
+// delivered 64 MiB segment stayed on disk until it filled: on a small disk
+// a queue with nothing pending kept it full.
+func (q *Queue) release() error {
+	if err := q.dropSegmentsBelow(q.delivered); err != nil {
+		return err
+	}
+	if len(q.segs) == 0 {
+		return nil
+	}
+	if q.delivered == q.end {
+		if q.w != nil {
+			q.w.Close()
+			q.w, q.wb = nil, nil
+		}
+		// The reader may hold the file open; a new segment can have
+		// the same name (the same base).
+		q.dropReader()
+		for _, base := range q.segs {
+			if err := os.Remove(q.segPath(base)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+		q.segs, q.punched = nil, 0
+		return nil
+	}
+	q.punch(q.segs[0], q.delivered)
+	return nil
+}
+
+// punch deallocates the blocks of segment base before pos. Best effort: a
+// file system without hole punching keeps them until the segment goes.
+func (q *Queue) punch(base, pos int64) {
+	if q.punchedSeg != base {
+		q.punchedSeg, q.punched = base, 0
+	}
+	to := (pos - base) &^ (punchAlign - 1)
+	if to <= q.punched {
+		return
+	}
+	f, err := os.OpenFile(q.segPath(base), os.O_WRONLY, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if punchHole(f, q.punched, to-q.punched) == nil {
+		q.punched = to
+	}
 }
 
 func (q *Queue) dropSegmentsBelow(pos int64) error {
@@ -409,7 +472,7 @@ func (q *Queue) AckAll(persist func(mark int64) error) error {
 			q.oldest = e.Enqueued
 		}
 	}
-	return q.dropSegmentsBelow(mark)
+	return q.release()
 }
 
 // DropOldest skips the oldest committed entries until the queue's unread
@@ -442,7 +505,7 @@ func (q *Queue) DropOldest(maxBytes int64, persist func(mark int64) error) (int6
 	n += q.nInFlight
 	q.nInFlight = 0
 	q.delivered = q.readPos
-	return n, q.dropSegmentsBelow(q.delivered)
+	return n, q.release()
 }
 
 // Superseded reports whether the delivery mark has passed end: the batch

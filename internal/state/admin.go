@@ -37,7 +37,7 @@ type QueueInfo struct {
 // Sources lists every source the state knows (a cursor or a seen-set).
 func (s *Store) Sources() ([]string, error) {
 	names := map[string]bool{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketSources, bucketSeen} {
 			err := tx.Bucket(b).ForEachBucket(func(k []byte) error {
 				names[string(k)] = true
@@ -60,7 +60,7 @@ func (s *Store) Sources() ([]string, error) {
 // Info reads one source's cursor and last successful poll.
 func (s *Store) Info(source string) (SourceInfo, error) {
 	info := SourceInfo{Name: source}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		src := tx.Bucket(bucketSources).Bucket([]byte(source))
 		if src == nil {
 			return nil
@@ -78,7 +78,7 @@ func (s *Store) Info(source string) (SourceInfo, error) {
 // Queues lists every queue's marks, sorted by key.
 func (s *Store) Queues() ([]QueueInfo, error) {
 	byKey := map[string]*QueueInfo{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketQueues).ForEach(func(k, v []byte) error {
 			key, kind, ok := cutLast(string(k), "/")
 			if !ok || len(v) != 8 {
@@ -190,13 +190,16 @@ func cutLast(s, sep string) (before, after string, ok bool) {
 }
 
 // Snapshot copies the state database of dir into dst/state.db, consistent
-// as of one read transaction; ok=false when dir has no state yet.
+// as of one read transaction; ok=false when dir has no state yet. A damaged
+// state is a DamagedError, as in Open.
 func Snapshot(dir, dst string) (ok bool, err error) {
 	path := filepath.Join(dir, "state.db")
 	if _, err := os.Stat(path); err != nil {
 		return false, nil
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	// PreLoadFreelist: read the freelist inside the guarded open, not in
+	// the consistency check's own goroutine.
+	db, _, err := openChecked(path, &bolt.Options{ReadOnly: true, PreLoadFreelist: true, Timeout: time.Second})
 	if err != nil {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return false, fmt.Errorf("state %s is locked by a running auditfwd", path)
@@ -207,5 +210,7 @@ func Snapshot(dir, dst string) (ok bool, err error) {
 	if err := os.MkdirAll(dst, 0o750); err != nil {
 		return false, err
 	}
-	return true, db.View(func(tx *bolt.Tx) error { return tx.CopyFile(filepath.Join(dst, "state.db"), 0o600) })
+	return true, guard(path, func() error {
+		return db.View(func(tx *bolt.Tx) error { return tx.CopyFile(filepath.Join(dst, "state.db"), 0o600) })
+	})
 }

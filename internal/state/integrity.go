@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
-	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -25,14 +24,6 @@ var (
 	keyFormat    = []byte("format")
 	formatV1     = []byte("1")
 )
-
-// ErrDamaged is wrapped by every error that says the state file is damaged.
-var ErrDamaged = errors.New("the state is damaged")
-
-// damaged builds the error Open and Verify return for a damaged state.
-func damaged(path, what string) error {
-	return fmt.Errorf("%w: %s: %s; nothing was changed. Restore state_dir from a backup, or see what can be saved with `auditfwd state verify --config FILE` and `auditfwd state repair --config FILE`", ErrDamaged, path, what)
-}
 
 // critical are the buckets the stamp covers; the legacy seen-set layout
 // (hashes only, moved out on first open) is not.
@@ -88,16 +79,6 @@ func stamp(tx *bolt.Tx) error {
 	return misc.Put(keyIntegrity, d[:])
 }
 
-// update is db.Update with the stamp.
-func (s *Store) update(fn func(tx *bolt.Tx) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		return stamp(tx)
-	})
-}
-
 // checkStamp compares the stamp with the keys. legacy reports a state from
 // before stamps (no format, no stamp), which the caller stamps as it is.
 func checkStamp(tx *bolt.Tx) (legacy bool, err error) {
@@ -123,7 +104,7 @@ func checkStamp(tx *bolt.Tx) (legacy bool, err error) {
 // or dead-letter bytes means state.db was deleted, emptied or replaced.
 func (s *Store) Fresh() bool {
 	fresh := true
-	_ = s.db.View(func(tx *bolt.Tx) error {
+	_ = s.view(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketSources, bucketQueues, bucketTargets} {
 			if b := tx.Bucket(name); b != nil {
 				if k, _ := b.Cursor().First(); k != nil {
@@ -144,7 +125,7 @@ func (s *Store) Path() string { return s.path }
 
 // CheckStamp tells whether the critical keys still match their stamp.
 func (s *Store) CheckStamp() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.view(func(tx *bolt.Tx) error {
 		_, err := checkStamp(tx)
 		return err
 	})
@@ -183,14 +164,4 @@ func (s *Store) SetSourceValue(source, key string, v []byte) error {
 }
 
 // CheckStructure runs bbolt's consistency check over every page.
-func (s *Store) CheckStructure() error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		var errs []error
-		for err := range tx.Check() { // drained whole: it is fed by a goroutine
-			if len(errs) < 10 {
-				errs = append(errs, err)
-			}
-		}
-		return errors.Join(errs...)
-	})
-}
+func (s *Store) CheckStructure() error { return s.Verify() }

@@ -1,9 +1,12 @@
 package state
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -120,5 +123,35 @@ func TestSecondOpenFailsFast(t *testing.T) {
 	}
 	if time.Since(t0) > 60*time.Second {
 		t.Fatal("waited too long for the lock")
+	}
+}
+
+// Opening an existing state writes nothing (no transaction): a restart
+// with nothing to do must work on a full disk, where bbolt could not
+// commit (a commit writes a freelist page and a meta page, and may grow
+// the file).
+func TestReopenWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	if err := s.Commit(Commit{Source: "a", Cursor: &cur, Marks: map[string]int64{"o/a": 10}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	path := filepath.Join(dir, "state.db")
+	before, _ := os.ReadFile(path)
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _, err := s.QueueMarks("o/a"); err != nil || c != 10 {
+		t.Fatalf("mark %d %v", c, err)
+	}
+	s.Close()
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("opening the state wrote to it")
 	}
 }
