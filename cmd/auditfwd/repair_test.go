@@ -18,7 +18,7 @@ func TestDamagedStateRefuseVerifyRepair(t *testing.T) {
 	}{
 		{"state.db deleted", "holds no progress", func(t *testing.T, d string) { os.Remove(filepath.Join(d, "state.db")) }},
 		{"state.db emptied", "holds no progress", func(t *testing.T, d string) { os.WriteFile(filepath.Join(d, "state.db"), nil, 0o600) }},
-		{"a key byte flipped", "the state is damaged", func(t *testing.T, d string) {
+		{"a key byte flipped", "is damaged", func(t *testing.T, d string) {
 			p := filepath.Join(d, "state.db")
 			b, _ := os.ReadFile(p)
 			// Every copy (copy-on-write leaves stale ones in free

@@ -48,7 +48,10 @@ func (c *Checkup) Close() error {
 func Verify(cfg *config.Config) (*Checkup, error) {
 	if _, err := os.Stat(filepath.Join(cfg.StateDir, "state.db")); errors.Is(err, os.ErrNotExist) {
 		if found := Leftovers(cfg.StateDir); len(found) == 0 {
-			return nil, fmt.Errorf("no state in %s: has auditfwd run with this config?", cfg.StateDir)
+			// Nothing to check, and nothing made to check it.
+			c := &Checkup{cfg: cfg}
+			c.add(Finding{What: "state.db", OK: true, Detail: "none yet in " + cfg.StateDir + ": the next start begins anew"})
+			return c, nil
 		}
 	}
 	st, err := state.OpenUnchecked(cfg.StateDir)
