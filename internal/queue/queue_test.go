@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -392,5 +393,27 @@ func TestScan(t *testing.T) {
 	}
 	if x, err := Scan(filepath.Join(dir, "nope")); err != nil || x.Segments != 0 {
 		t.Fatalf("missing dir: %+v %v", x, err)
+	}
+}
+
+// A segment holds raw audit records: the owner's only, whatever the umask.
+func TestSegmentIsOwnerOnly(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "q")
+	q, err := Open(dir, 0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	appendN(t, q, 0, 3)
+	segs, _ := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if len(segs) != 1 {
+		t.Fatalf("segments %v", segs)
+	}
+	for p, want := range map[string]os.FileMode{segs[0]: 0o600, dir: 0o700} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: %v %v, want %o", p, fi.Mode().Perm(), err, want)
+		}
 	}
 }
