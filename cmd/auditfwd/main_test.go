@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -199,6 +198,7 @@ func TestDemoRefusesAForeignDirectory(t *testing.T) {
 // lands between every kind of durable write.
 type crashEnv struct {
 	sim    *simulator.Simulator
+	url    string // the simulator's base URL
 	cfg    string
 	out1   string
 	out2   string
@@ -225,6 +225,13 @@ func newCrashEnvMetrics(t *testing.T, records int, extra, metricsAddr string) *c
 		Start: now.Add(-5 * 24 * time.Hour), End: now.Add(-time.Minute), Records: records,
 		DuplicateRate: 0.02, MalformedRate: 0.01, HostileRate: 0.02, Shape: "data", Schema: "mixed",
 	}
+	return newCrashEnvFrom(t, sc, "poll_interval: 1s\n    checkpoint_records: 700\n", extra, metricsAddr)
+}
+
+// newCrashEnvFrom serves sc (user u, password p) and writes the config;
+// tuning holds the source's own keys (indented for the source block),
+// extra any further source keys and top-level blocks before outputs.
+func newCrashEnvFrom(t *testing.T, sc simulator.Config, tuning, extra, metricsAddr string) *crashEnv {
 	sim, err := simulator.New(sc)
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +239,7 @@ func newCrashEnvMetrics(t *testing.T, records int, extra, metricsAddr string) *c
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
-	e := &crashEnv{sim: sim, out1: filepath.Join(dir, "out1.ndjson"), out2: filepath.Join(dir, "out2.ndjson"),
+	e := &crashEnv{sim: sim, url: srv.URL, out1: filepath.Join(dir, "out1.ndjson"), out2: filepath.Join(dir, "out2.ndjson"),
 		cfg: filepath.Join(dir, "config.yaml"), dlPath: filepath.Join(dir, "state", "deadletter.ndjson")}
 	y := fmt.Sprintf(`state_dir: %q
 shutdown_timeout: 20s
@@ -244,13 +251,11 @@ sources:
     username: u
     password_file: %q
     start: %s
-    poll_interval: 1s
-    checkpoint_records: 700
-    retry: {initial_interval: 10ms, max_interval: 100ms}
+    %s    retry: {initial_interval: 10ms, max_interval: 100ms}
 %soutputs:
   - {name: one, type: file, path: %q, batch: {max_events: 150, flush_interval: 5ms}}
   - {name: two, type: file, path: %q, batch: {max_events: 400, flush_interval: 5ms}, queue: {segment_bytes: 64KiB}}
-`, filepath.Join(dir, "state"), metricsAddr, srv.URL, filepath.Join(dir, "pw"), sc.Start.Format(time.RFC3339), extra, e.out1, e.out2)
+`, filepath.Join(dir, "state"), metricsAddr, srv.URL, filepath.Join(dir, "pw"), sc.Start.Format(time.RFC3339), tuning, extra, e.out1, e.out2)
 	os.WriteFile(filepath.Join(dir, "pw"), []byte("p\n"), 0o600)
 	os.WriteFile(e.cfg, []byte(y), 0o600)
 	return e
@@ -316,53 +321,6 @@ func (e *crashEnv) check(t *testing.T) {
 	if len(hashes) == 0 {
 		t.Fatal("empty dead letter")
 	}
-}
-
-// kill -9 at random moments, many times, then a clean run: each output holds
-// every record exactly once and the dead letter each malformed one once.
-func TestCrashAnywhereExactlyOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("kills the binary many times")
-	}
-	e := newCrashEnv(t, 30000, "")
-	seed := time.Now().UnixNano()
-	rng := rand.New(rand.NewSource(seed))
-	t.Logf("kill schedule seed %d", seed)
-	kills := 0
-	for i := 0; i < 12; i++ {
-		cmd := exec.Command(binPath, "run", "--config", e.cfg, "--once")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("run %d failed: %v\n%s", i, err, stderr.String())
-			}
-			t.Logf("run %d finished before its kill", i)
-		case <-time.After(time.Duration(30+rng.Intn(700)) * time.Millisecond):
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			kills++
-		}
-	}
-	code, _, stderr := runBin(t, nil, "run", "--config", e.cfg, "--once")
-	if code != 0 {
-		t.Fatalf("final run exit %d:\n%s", code, stderr)
-	}
-	if kills == 0 {
-		t.Fatal("no run was killed: the test proved nothing")
-	}
-	e.check(t)
-	// And once more: nothing new arrives.
-	if code, _, stderr := runBin(t, nil, "run", "--config", e.cfg, "--once"); code != 0 {
-		t.Fatalf("re-run exit %d:\n%s", code, stderr)
-	}
-	e.check(t)
 }
 
 // SIGTERM: polling stops, queued events go out, exit 0.

@@ -9,7 +9,8 @@ import (
 
 // Fault is an injected misbehaviour for the next Times requests to Path.
 // Status/Body faults replace the answer; ResetAfter and Truncate corrupt an
-// otherwise normal answer; Delay delays whatever is answered.
+// otherwise normal answer; Delay delays whatever is answered. A Fault with
+// only Times answers normally: it spaces out the faults queued after it.
 type Fault struct {
 	Status     int           // e.g. 401, 403, 429, 500, 503; 0 = none
 	RetryAfter string        // Retry-After header value ("2" or an HTTP date)

@@ -58,13 +58,14 @@ func TestStatusFaults(t *testing.T) {
 func TestFaultsApplyTimesThenInOrder(t *testing.T) {
 	s, srv := startSim(t, baseConfig())
 	s.InjectFault(Fault{Status: 500, Times: 2})
+	s.InjectFault(Fault{Times: 2}) // a pause: two normal answers
 	s.InjectFault(Fault{Status: 429, RetryAfter: "1"})
 	var got []int
-	for k := 0; k < 4; k++ {
+	for k := 0; k < 6; k++ {
 		resp, _ := get(t, srv, days(day1, day1))
 		got = append(got, resp.StatusCode)
 	}
-	if want := []int{500, 500, 429, 200}; !equalInts(got, want) {
+	if want := []int{500, 500, 200, 200, 429, 200}; !equalInts(got, want) {
 		t.Fatalf("statuses %v, want %v", got, want)
 	}
 	s.InjectFault(Fault{Status: 500})

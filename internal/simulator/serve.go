@@ -284,9 +284,10 @@ func (s *Simulator) stream(w http.ResponseWriter, r *http.Request, q query, f Fa
 	seq := atomic.AddUint64(&s.reqSeq, 1)
 	lo, hi := s.searchMs(q.startMs), s.searchMs(q.endMs)
 	nowMs := s.cfg.Now().UnixMilli()
-	cutAt := -1
+	ord := s.orderFor(hi-lo, seq)
+	cutAt := -1 // the k-th record in the response's order is cut
 	if f.Truncate {
-		cutAt = lo + (hi-lo)/2
+		cutAt = (hi - lo) / 2
 	}
 	if q.csv {
 		st.bw.WriteString("timestamp,id,userName,sourceIp,objectType,objectName,operationType,status,description\n")
@@ -300,7 +301,8 @@ func (s *Simulator) stream(w http.ResponseWriter, r *http.Request, q query, f Fa
 
 	filtered := len(q.objectTypes) > 0 || len(q.operations) > 0
 	bad := !q.csv && (f.HugeRecord > 0 || f.DeepRecord > 0)
-	for i := lo; i < hi; i++ {
+	for k := 0; k < hi-lo; k++ {
+		i := lo + ord.at(k)
 		if ms, _ := s.timeOf(i); ms+s.lateMs(i) > nowMs {
 			continue // not visible yet
 		}
@@ -313,7 +315,7 @@ func (s *Simulator) stream(w http.ResponseWriter, r *http.Request, q query, f Fa
 		} else {
 			st.buf = s.appendRecord(st.buf[:0], &st.rec)
 		}
-		if cutAt >= 0 && i >= cutAt {
+		if cutAt >= 0 && k >= cutAt {
 			st.writeElem(st.buf[:len(st.buf)/2], q.csv)
 			e.Truncated = true
 			st.finish(w)

@@ -34,6 +34,11 @@ type Config struct {
 	MalformedRate float64 // malformed entries per valid record; each follows its record (and its filters)
 	HostileRate   float64 // fraction of records carrying hostile strings
 
+	// Shuffle serves each response's records in a fresh order, a function
+	// of (Seed, request number): the same window fetched twice comes back in
+	// two orders (duplicates and malformed entries still follow their record).
+	Shuffle bool
+
 	Shape      string // "array" (default), "data", "records", "auditLogs", "items", "results"
 	Schema     string // "default", "alt", "mixed"
 	DateFormat string // "auto" (default), "date", "epoch_ms", "rfc3339"
