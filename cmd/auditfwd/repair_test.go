@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/auditfwd/auditfwd/internal/testpeer"
 )
 
 // A damaged state_dir: run refuses (exit 1, the file named, the way out),
@@ -23,15 +25,7 @@ func TestDamagedStateRefuseVerifyRepair(t *testing.T) {
 			b, _ := os.ReadFile(p)
 			// Every copy (copy-on-write leaves stale ones in free
 			// pages): the live one among them.
-			n := 0
-			for i := bytes.Index(b, []byte("deadletter_len")); i >= 0; n++ {
-				b[i+4] ^= 1
-				j := bytes.Index(b[i+1:], []byte("deadletter_len"))
-				if j < 0 {
-					break
-				}
-				i += 1 + j
-			}
+			n := testpeer.FlipAll(b, "deadletter_len", 4)
 			if n == 0 {
 				t.Fatal("no dead letter length in state.db")
 			}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"io/fs"
@@ -12,6 +11,8 @@ import (
 
 	"github.com/auditfwd/auditfwd/internal/simulator"
 	"github.com/auditfwd/auditfwd/internal/state"
+
+	"github.com/auditfwd/auditfwd/internal/testpeer"
 )
 
 // snapshotTree hashes every file under dir but state.db.
@@ -43,15 +44,7 @@ func TestDamagedStateRefusesStart(t *testing.T) {
 			b, _ := os.ReadFile(db)
 			// Every copy of the key (copy-on-write leaves stale ones in
 			// free pages): the live one among them.
-			n := 0
-			for i := bytes.Index(b, []byte("/commit")); i >= 0; n++ {
-				b[i+3] ^= 1
-				j := bytes.Index(b[i+1:], []byte("/commit"))
-				if j < 0 {
-					break
-				}
-				i += 1 + j
-			}
+			n := testpeer.FlipAll(b, "/commit", 3)
 			if n == 0 {
 				t.Fatal("no commit mark in state.db")
 			}
