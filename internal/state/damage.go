@@ -153,6 +153,14 @@ func checkFile(path string, timeout time.Duration) (warning string, err error) {
 	if pageSize < 1024 || pageSize&(pageSize-1) != 0 {
 		return "", damaged(path, "its meta page gives a page size of %d", pageSize)
 	}
+	// The page headers of both meta pages: bbolt's consistency check
+	// asserts on them in a goroutine of its own, where its panic cannot be
+	// recovered (a flipped byte there ended the process with a trace).
+	for i, off := range []int64{0, pageSize} {
+		if h := read(off); len(h) < 16 || binary.LittleEndian.Uint64(h[0:]) != uint64(i) || binary.LittleEndian.Uint16(h[8:]) != flagMeta {
+			return "", damaged(path, "the header of its meta page %d is damaged", i)
+		}
+	}
 	m1 := parseMeta(read(pageSize))
 	newest, other := m0, m1
 	if m1.txid > m0.txid {

@@ -129,6 +129,12 @@ func TestOpenDamagedState(t *testing.T) {
 		{"meta 0", flip(16+32, 0x01), false},
 		{"meta 1", flip(ps+16+32, 0x01), false},
 		{"both metas", func(b []byte) []byte { b[16+32] ^= 1; b[ps+16+32] ^= 1; return b }, true},
+		// bbolt's check asserts on a meta page's own header in a goroutine
+		// where its panic cannot be recovered (found by the review).
+		{"meta 0 page id", flip(4, 0x01), true},
+		{"meta 0 page flags", flip(8, 0x01), true},
+		{"meta 1 page id", flip(ps+4, 0x01), true},
+		{"meta 1 page flags", flip(ps+8, 0x01), true},
 		{"high-water mark past the end", func(b []byte) []byte {
 			setMeta(b, 0, 40, uint64(len(b)/ps+8))
 			setMeta(b, ps, 40, uint64(len(b)/ps+8))

@@ -19,6 +19,7 @@ const (
 	flagBranch     = 0x01
 	flagLeaf       = 0x02
 	flagFreelist   = 0x10
+	flagMeta       = 0x04
 	flagBucketLeaf = 0x01
 	bucketHeader   = 16
 )
