@@ -279,3 +279,13 @@ func (r *run) expired(cutoff uint32) int {
 	}
 	return n
 }
+
+// CheckRun reads the run file at path whole and tells whether it is intact
+// (for `state verify`): the same checks as opening it.
+func CheckRun(path string) error {
+	r, err := openRun(path, 0)
+	if err != nil {
+		return err
+	}
+	return r.close()
+}

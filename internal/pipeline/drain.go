@@ -191,7 +191,7 @@ func (o *outputRunner) addQueue(source string) (*queue.Queue, error) {
 	}
 	q, err := queue.Open(filepath.Join(o.p.cfg.StateDir, "queues", o.name, source), commit, delivered, int64(o.cfg.Queue.SegmentBytes))
 	if err != nil {
-		return nil, fmt.Errorf("output %s: %w", o.name, err)
+		return nil, fmt.Errorf("output %s: %w: the queue's files do not hold what the state committed (a segment deleted, cut or damaged); see `auditfwd state verify --config FILE`, and `auditfwd state repair` to keep what is left (the rest is reported as lost)", o.name, err)
 	}
 	o.mu.Lock()
 	o.queues = append(o.queues, &outQueue{source: source, key: key, q: q})

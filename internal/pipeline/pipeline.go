@@ -444,7 +444,11 @@ func OpenSeen(st *state.Store, stateDir, source string) (*dedup.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return dedup.Open(SeenDir(stateDir, source), live)
+	set, err := dedup.Open(SeenDir(stateDir, source), live)
+	if err != nil {
+		return nil, fmt.Errorf("%w; see `auditfwd state verify --config FILE`, and `auditfwd state repair` to forget the damaged run (its records may then be sent again)", err)
+	}
+	return set, nil
 }
 
 // commitSeen commits c with the seen-set change's live runs, then switches

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,12 +123,89 @@ func (c *Checkup) structure() {
 	c.add(Finding{What: "state.db structure", OK: true, Detail: "bbolt's consistency check passed"})
 }
 
+// saveTails copies what the next start would cut (queue bytes past their
+// commit marks, dead-letter bytes past the committed length, queues the
+// state has no marks for) into aside, so a repair that accepts marks it
+// cannot trust loses nothing for good.
+func (c *Checkup) saveTails(aside string) error {
+	qs, err := c.st.Queues()
+	if err != nil {
+		return err
+	}
+	marks := map[string]int64{}
+	for _, q := range qs {
+		marks[q.Key] = q.Commit
+	}
+	dirs, _ := filepath.Glob(filepath.Join(c.cfg.StateDir, "queues", "*", "*"))
+	for _, d := range dirs {
+		key := filepath.Base(filepath.Dir(d)) + "/" + filepath.Base(d)
+		if err := queue.CopyRange(d, marks[key], filepath.Join(aside, "queues", key+".tail")); err != nil {
+			return err
+		}
+	}
+	dl := filepath.Join(c.cfg.StateDir, "deadletter.ndjson")
+	return copyFrom(dl, c.st.DeadLetterLen(), filepath.Join(aside, "deadletter.ndjson.tail"))
+}
+
+// copyFrom copies path's bytes from off on to dst (nothing when there are none).
+func copyFrom(path string, off int64, dst string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.Size() <= off {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, io.NewSectionReader(f, off, fi.Size()-off)); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
 // unreadable: the file's structure is damaged, so bbolt cannot open it.
 func (c *Checkup) unreadable(err error) {
 	aside := filepath.Join(c.cfg.StateDir, "aside-"+time.Now().UTC().Format("20060102T150405Z"))
 	c.add(Finding{What: "state.db structure", Detail: err.Error(),
 		Repair: "move state.db, queues/, seen/ and the dead letters to " + aside + " (nothing is deleted) and start over: every source starts again at its configured start and resends what was delivered (Elasticsearch drops the repeats by _id; other SIEMs get them with the same event.hash)",
 		fix:    func() error { return moveAside(c.cfg.StateDir, aside, true) }})
+}
+
+// moveRunsAside moves every run file of dir that is not in kept to aside.
+func moveRunsAside(dir, aside string, kept []uint64) error {
+	keep := map[string]bool{}
+	for _, seq := range kept {
+		keep[fmt.Sprintf("%016x.run", seq)] = true
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.run"))
+	for _, f := range files {
+		if keep[filepath.Base(f)] {
+			continue
+		}
+		if err := os.MkdirAll(aside, 0o700); err != nil {
+			return err
+		}
+		if err := os.Rename(f, filepath.Join(aside, filepath.Base(f))); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // moveAside moves what a state accounts for into aside.
@@ -154,9 +232,10 @@ func moveAside(stateDir, aside string, withDB bool) error {
 
 func (c *Checkup) stamp() bool {
 	if err := c.st.CheckStamp(); err != nil {
+		aside := filepath.Join(c.cfg.StateDir, "aside-"+time.Now().UTC().Format("20060102T150405Z"))
 		c.add(Finding{What: "state.db integrity stamp", Detail: err.Error(),
-			Repair: "accept the keys as they read now (the other findings say what they read as; a changed mark can resend or skip events)",
-			fix:    func() error { return nil }, // Repair restamps last
+			Repair: "accept the keys as they read now (the other findings say what they read as; a changed mark can resend or skip events); first copy every queue's bytes past its commit mark and the dead letter's past its committed length to " + aside + ", since the next start cuts them and a damaged mark would make that a loss",
+			fix:    func() error { return c.saveTails(aside) },
 		})
 		return false
 	}
@@ -213,6 +292,7 @@ func (c *Checkup) queues() {
 			continue
 		}
 		pending := q.Commit - q.Delivered
+		tailPath := filepath.Join(c.cfg.StateDir, "aside-"+time.Now().UTC().Format("20060102T150405Z"), "queues", q.Key+".tail")
 		switch {
 		case q.Delivered > q.Commit:
 			c.add(Finding{What: what, Detail: fmt.Sprintf("delivery mark %d is past the commit mark %d", q.Delivered, q.Commit),
@@ -228,10 +308,19 @@ func (c *Checkup) queues() {
 				from, to = q.Commit, q.Commit
 			}
 			c.add(Finding{What: what, Detail: fmt.Sprintf("%d bytes of events are committed and not delivered, but only %d of them are on disk (segments from %d to %d, whole frames to %d)", pending, have, x.First, x.End, x.WholeEnd),
-				Repair: fmt.Sprintf("keep what is on disk: marks %d..%d; the %d bytes of events that are gone are lost for this output (their records stay seen)", from, to, pending-(to-from)),
-				fix:    func() error { return c.st.SetQueueMarks(q.Key, to, from) }})
+				Repair: fmt.Sprintf("keep what is on disk: marks %d..%d; the %d bytes of events that are gone are lost for this output (their records stay seen); the queue's bytes from %d on are first copied to %s", from, to, pending-(to-from), max(q.Delivered, x.First), tailPath),
+				fix: func() error {
+					if err := queue.CopyRange(dir, max(q.Delivered, x.First), tailPath); err != nil {
+						return err
+					}
+					return c.st.SetQueueMarks(q.Key, to, from)
+				}})
 		default:
-			c.add(Finding{What: what, OK: true, Detail: fmt.Sprintf("%d bytes pending, on disk", pending)})
+			detail := fmt.Sprintf("%d bytes pending, on disk", pending)
+			if x.End > q.Commit {
+				detail += fmt.Sprintf("; %d bytes past the commit mark, which the next start cuts (an unfinished window, or a damaged mark)", x.End-q.Commit)
+			}
+			c.add(Finding{What: what, OK: true, Detail: detail})
 		}
 	}
 }
@@ -253,21 +342,40 @@ func (c *Checkup) seenSets() {
 			continue
 		}
 		var kept []uint64
-		var missing []string
+		var missing, damaged []string
 		for _, seq := range live {
 			p := filepath.Join(SeenDir(c.cfg.StateDir, src), fmt.Sprintf("%016x.run", seq))
 			if _, err := os.Stat(p); err != nil {
 				missing = append(missing, filepath.Base(p))
 				continue
 			}
+			if err := dedup.CheckRun(p); err != nil {
+				damaged = append(damaged, err.Error())
+				continue
+			}
 			kept = append(kept, seq)
 		}
-		if len(missing) == 0 {
-			c.add(Finding{What: what, OK: true, Detail: fmt.Sprintf("%d run file(s), all present", len(live))})
+		if len(missing)+len(damaged) == 0 {
+			c.add(Finding{What: what, OK: true, Detail: fmt.Sprintf("%d run file(s), all present and intact", len(live))})
 			continue
 		}
-		c.add(Finding{What: what, Detail: fmt.Sprintf("%d of %d run files named by the state are missing: %s", len(missing), len(live), strings.Join(missing, ", ")),
-			Repair: "forget the missing runs: records they held are new again if fetched (duplicates in the SIEM, with the same event.hash)",
-			fix:    func() error { return c.st.SetSourceValue(src, state.KeySeenRuns, dedup.EncodeList(kept)) }})
+		var detail []string
+		if len(missing) > 0 {
+			detail = append(detail, fmt.Sprintf("%d of %d run files named by the state are missing: %s", len(missing), len(live), strings.Join(missing, ", ")))
+		}
+		if len(damaged) > 0 {
+			detail = append(detail, fmt.Sprintf("%d are damaged: %s", len(damaged), strings.Join(damaged, "; ")))
+		}
+		aside := filepath.Join(c.cfg.StateDir, "aside-"+time.Now().UTC().Format("20060102T150405Z"), "seen", src)
+		c.add(Finding{What: what, Detail: strings.Join(detail, "; "),
+			Repair: "forget the missing and damaged runs (damaged files are moved to " + aside + "): records they held are new again if fetched (duplicates in the SIEM, with the same event.hash)",
+			fix: func() error {
+				if err := c.st.SetSourceValue(src, state.KeySeenRuns, dedup.EncodeList(kept)); err != nil {
+					return err
+				}
+				// The next start deletes run files the state does not
+				// name: keep the damaged ones as evidence.
+				return moveRunsAside(SeenDir(c.cfg.StateDir, src), aside, kept)
+			}})
 	}
 }

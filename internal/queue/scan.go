@@ -104,3 +104,66 @@ func wholeFrames(path string) (int64, error) {
 		pos += frameHeader + int64(n)
 	}
 }
+
+// CopyRange copies the log's bytes from position from to its end (as the
+// segment files in dir hold them, frames and all) into dst, for `state
+// repair` to keep what a cut would lose. Nothing is written when there is
+// nothing past from.
+func CopyRange(dir string, from int64, dst string) error {
+	names, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var bases []int64
+	for _, n := range names {
+		if b, ok := strings.CutSuffix(n.Name(), segExt); ok {
+			if v, err := strconv.ParseInt(b, 10, 64); err == nil {
+				bases = append(bases, v)
+			}
+		}
+	}
+	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
+	var out *os.File
+	defer func() {
+		if out != nil {
+			out.Close()
+		}
+	}()
+	for _, base := range bases {
+		f, err := os.Open(filepath.Join(dir, segName(base)))
+		if err != nil {
+			return err
+		}
+		fi, err := f.Stat()
+		if err != nil || base+fi.Size() <= from {
+			f.Close()
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if out == nil {
+			if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+				f.Close()
+				return err
+			}
+			if out, err = os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err != nil {
+				f.Close()
+				return err
+			}
+		}
+		start := max(0, from-base)
+		_, err = io.Copy(out, io.NewSectionReader(f, start, fi.Size()-start))
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	if out == nil {
+		return nil
+	}
+	return out.Sync()
+}
