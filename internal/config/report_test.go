@@ -114,3 +114,12 @@ outputs:
 		t.Fatalf("default state_dir %v %v", c, err)
 	}
 }
+
+// A bad size is quoted as written (found by the review: "12XB" was
+// reported as "12X").
+func TestBadSizeQuotedAsWritten(t *testing.T) {
+	y := strings.Replace(strings.Replace(reportBase, "%s\noutputs", "    max_record_bytes: 12XB\noutputs", 1), "%s\n", "", 1)
+	if _, err := Parse([]byte(y), time.Now()); err == nil || !strings.Contains(err.Error(), `"12XB" is not a size`) {
+		t.Fatalf("%v", err)
+	}
+}

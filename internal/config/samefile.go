@@ -41,7 +41,22 @@ func resolvedPath(path string) string {
 		return filepath.Clean(path)
 	}
 	if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
-		return filepath.Join(dir, filepath.Base(abs))
+		abs = filepath.Join(dir, filepath.Base(abs))
+	}
+	// A symlink whose target does not exist yet (os.Stat cannot tell the
+	// two files are one): follow it by hand, a few links deep.
+	for i := 0; i < 8; i++ {
+		target, err := os.Readlink(abs)
+		if err != nil {
+			break
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(abs), target)
+		}
+		abs = filepath.Clean(target)
+		if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+			abs = filepath.Join(dir, filepath.Base(abs))
+		}
 	}
 	return abs
 }

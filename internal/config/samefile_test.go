@@ -25,7 +25,14 @@ func TestTwoFileOutputsOneFileRefused(t *testing.T) {
 	}
 	sub := filepath.Join(dir, "sub")
 	os.Mkdir(sub, 0o700)
+	// A symlink to a file not created yet (found by the review: every
+	// event was written twice into one file).
+	dangling := filepath.Join(dir, "dangling.ndjson")
+	if err := os.Symlink("later.ndjson", dangling); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ name, a, b string }{
+		{"through a dangling symlink", filepath.Join(dir, "later.ndjson"), dangling},
 		{"same path", real, real},
 		{"same path spelled otherwise", real, filepath.Join(dir, ".", "sub", "..", "events.ndjson")},
 		{"through a symlink", real, link},

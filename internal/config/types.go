@@ -57,6 +57,7 @@ func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 // ParseByteSize parses a size with an optional unit (KB=1000, KiB=1024 ...).
 func ParseByteSize(s string) (int64, error) {
 	s = strings.TrimSpace(s)
+	orig := s
 	units := []struct {
 		suf string
 		mul int64
@@ -70,7 +71,7 @@ func ParseByteSize(s string) (int64, error) {
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || v < 0 {
-		return 0, fmt.Errorf("%q is not a size (like 1048576, 512KiB, 64MiB, 1GiB)", s)
+		return 0, fmt.Errorf("%q is not a size (like 1048576, 512KiB, 64MiB, 1GiB)", orig)
 	}
 	return v * mul, nil
 }

@@ -40,7 +40,7 @@ func (e *RateLimitError) Error() string {
 	if e.RetryAfter > 0 {
 		return fmt.Sprintf("WSS API rate limit (HTTP %d): retry after %s", e.Status, e.RetryAfter)
 	}
-	return fmt.Sprintf("WSS API rate limit (HTTP %d), no Retry-After", e.Status)
+	return fmt.Sprintf("WSS API rate limit (HTTP %d), no usable Retry-After (missing, negative or not a number of seconds or an HTTP date): backing off", e.Status)
 }
 
 // StatusError: any other non-2xx answer. Body is a short sanitized excerpt.
