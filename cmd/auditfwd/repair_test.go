@@ -42,6 +42,19 @@ func TestDamagedStateRefuseVerifyRepair(t *testing.T) {
 			}
 			os.Truncate(runs[0], 100)
 		}},
+		// Found by the review: a copy from another state_dir was taken
+		// as this one's, and its marks cut this one's queues.
+		{"state.db from another state_dir", "belongs to another state_dir", func(t *testing.T, d string) {
+			other := newCrashEnv(t, 100, "")
+			if code, _, stderr := runBin(t, nil, "run", "--config", other.cfg, "--once"); code != 0 {
+				t.Fatalf("other run: %s", stderr)
+			}
+			b, err := os.ReadFile(filepath.Join(filepath.Dir(other.dlPath), "state.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(d, "state.db"), b, 0o600)
+		}},
 		{"dead letter cut", "shorter than", func(t *testing.T, d string) {
 			p := filepath.Join(d, "deadletter.ndjson")
 			fi, err := os.Stat(p)

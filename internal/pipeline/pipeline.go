@@ -129,6 +129,10 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 			return nil, leftoversError(cfg.StateDir, found)
 		}
 	}
+	if err := st.CheckInstance(); err != nil {
+		st.Close()
+		return nil, err
+	}
 	if w := st.Warning(); w != "" {
 		// Said before the queue checks that may refuse the older state.
 		log.Warn(w)

@@ -75,6 +75,20 @@ func Verify(cfg *config.Config) (*Checkup, error) {
 			return c, nil // the rest was made by a state that is gone
 		}
 	}
+	if err := st.CheckInstance(); errors.Is(err, state.ErrForeign) {
+		aside := filepath.Join(cfg.StateDir, "aside-"+time.Now().UTC().Format("20060102T150405Z"))
+		c.add(Finding{What: "state.db instance", Detail: err.Error(),
+			Repair: "move the foreign state.db, queues/, seen/ and the dead letters to " + aside + " (nothing is deleted) and start over: every source starts again at its configured start and resends what was delivered (Elasticsearch drops the repeats by _id; other SIEMs get them with the same event.hash)",
+			fix: func() error {
+				c.st.Close()
+				c.st = nil
+				if err := moveAside(cfg.StateDir, aside, true); err != nil {
+					return err
+				}
+				return os.Remove(filepath.Join(cfg.StateDir, state.InstanceFile))
+			}})
+		return c, nil // its marks describe other files: nothing else to check
+	}
 	c.deadLetter()
 	c.queues()
 	c.seenSets()

@@ -2,10 +2,17 @@ package state
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/auditfwd/auditfwd/internal/fsutil"
 )
 
 // The state guards its own keys. bbolt checks its pages' structure, not
@@ -165,3 +172,81 @@ func (s *Store) SetSourceValue(source, key string, v []byte) error {
 
 // CheckStructure runs bbolt's consistency check over every page.
 func (s *Store) CheckStructure() error { return s.Verify() }
+
+// The state_dir and its state.db share a random instance id: state.db
+// keeps it under misc, the directory in a small file beside it. A state.db
+// copied in from another state_dir (or another run) carries another id,
+// and the queues, seen-set runs and dead letter here are not the ones its
+// marks describe: starting on it would cut or resend them.
+var keyInstance = []byte("instance")
+
+// InstanceFile is the name of the state_dir's copy of the instance id.
+const InstanceFile = "instance-id"
+
+// ErrForeign is matched by the error that says state.db belongs to
+// another state_dir.
+var ErrForeign = errors.New("state.db belongs to another state_dir")
+
+// CheckInstance compares the ids of state.db and its directory, giving
+// either side the other's id when it has none (a new state, a state from
+// before ids, a deleted id file).
+func (s *Store) CheckInstance() error {
+	dir := filepath.Dir(s.path)
+	var dbID []byte
+	if err := s.view(func(tx *bolt.Tx) error {
+		dbID = append([]byte(nil), tx.Bucket(bucketMisc).Get(keyInstance)...)
+		return nil
+	}); err != nil {
+		return err
+	}
+	fileID, err := os.ReadFile(filepath.Join(dir, InstanceFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	fileID = bytes.TrimSpace(fileID)
+	switch {
+	case len(dbID) > 0 && len(fileID) > 0 && !bytes.Equal(dbID, fileID):
+		return fmt.Errorf("%w: %s is instance %s, but %s says this state_dir is instance %s: it was replaced by a copy from elsewhere (another state_dir, another machine); restore this state_dir's own state.db from a backup, or see `auditfwd state verify` and `auditfwd state repair`",
+			ErrForeign, s.path, dbID, filepath.Join(dir, InstanceFile), fileID)
+	case len(dbID) == 0 && len(fileID) > 0:
+		return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMisc).Put(keyInstance, fileID) })
+	case len(dbID) == 0:
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return err
+		}
+		id := []byte(hex.EncodeToString(b[:]))
+		if err := s.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMisc).Put(keyInstance, id) }); err != nil {
+			return err
+		}
+		return writeInstanceFile(dir, id)
+	case len(fileID) == 0:
+		return writeInstanceFile(dir, dbID)
+	}
+	return nil
+}
+
+// AdoptInstance makes the directory's id state.db's (state repair, once
+// what the foreign state cannot account for is moved aside).
+func (s *Store) AdoptInstance() error {
+	var dbID []byte
+	if err := s.view(func(tx *bolt.Tx) error {
+		dbID = append([]byte(nil), tx.Bucket(bucketMisc).Get(keyInstance)...)
+		return nil
+	}); err != nil || len(dbID) == 0 {
+		return err
+	}
+	return writeInstanceFile(filepath.Dir(s.path), dbID)
+}
+
+func writeInstanceFile(dir string, id []byte) error {
+	p := filepath.Join(dir, InstanceFile)
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, append(id, '\n'), 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return err
+	}
+	return fsutil.SyncDir(dir)
+}
