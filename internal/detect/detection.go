@@ -70,6 +70,10 @@ func (c *compiler) fieldMap(n *yaml.Node) (test, error) {
 	var ts []test
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			// Its Value would be "", which reads as a keyword search.
+			return nil, errAt(k, "a field name must be a plain string, not a %s", nodeKind(k))
+		}
 		t, err := c.fieldEntry(k, v)
 		if err != nil {
 			return nil, err

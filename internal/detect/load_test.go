@@ -44,6 +44,8 @@ func TestLoadRefusals(t *testing.T) {
 		{"correlation timespan", strings.Replace(corr("event_count", "    condition:\n        gte: 2\n"), "10m", "10w", 1), `test.yml:8: timespan "10w"`},
 		{"value_count without field", corr("value_count", "    condition:\n        gte: 2\n"), "test.yml:10: value_count needs the field"},
 		{"aliases", corr("temporal", "    aliases:\n        x:\n            a: b\n"), "test.yml:9: correlation aliases are not supported"},
+		{"complex key in a selection", detRuleYAML("r", "s:\n    ? [a, b]\n    : x\ncondition: s"), "test.yml:7: a field name must be a plain string"},
+		{"complex search identifier", detRuleYAML("r", "? [a]\n: {f: x}\ncondition: s"), "test.yml:6: a search identifier name must be a plain string"},
 		{"rule listed twice", strings.Replace(corr("temporal", ""), "- b1", "- a1", 1), `test.yml:7: rule "a1" is listed twice`},
 	}
 	for _, c := range cases {

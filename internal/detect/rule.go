@@ -363,6 +363,9 @@ func compileDetection(n *yaml.Node, line int, c *compiler) (test, error) {
 	var condNode *yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			return nil, errAt(k, "a search identifier name must be a plain string, not a %s", nodeKind(k))
+		}
 		switch k.Value {
 		case "condition":
 			condNode = v
