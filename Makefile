@@ -39,3 +39,6 @@ fuzz:
 	go test -run='^$$' -fuzz=Fuzz5424 -fuzztime=60s ./outputs/syslog/
 	go test -run='^$$' -fuzz=FuzzTruncateJSON -fuzztime=60s ./outputs/syslog/
 	go test -run='^$$' -fuzz=FuzzDecodeMatchesStdlib -fuzztime=60s ./internal/event/
+	go test -run='^$$' -fuzz=FuzzCondition -fuzztime=60s ./internal/detect/
+	go test -run='^$$' -fuzz=FuzzRule -fuzztime=60s ./internal/detect/
+	go test -run='^$$' -fuzz=FuzzScan -fuzztime=60s ./internal/detect/

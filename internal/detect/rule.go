@@ -514,10 +514,18 @@ func parseCorrelation(n *yaml.Node) (*Correlation, error) {
 			}
 		}
 	case "temporal_ordered":
-		if cond != nil {
-			return nil, errAt(cond, "temporal_ordered takes no condition here: the whole sequence must occur")
-		}
 		c.Threshold = len(c.Rules)
+		if cond != nil {
+			// The correlation JSON schema (v2.0.1) asks every type for a
+			// condition; for an ordered sequence only "all of them" means
+			// anything, so that one is accepted.
+			if err := c.parseCondition(cond); err != nil {
+				return nil, err
+			}
+			if c.Threshold != len(c.Rules) {
+				return nil, errAt(cond, "temporal_ordered: the whole sequence must occur (condition {gte: %d}, or none)", len(c.Rules))
+			}
+		}
 	case "value_sum", "value_avg", "value_percentile", "value_median":
 		return nil, errAt(typeNode, "correlation type %s is not supported", c.Type)
 	default:
