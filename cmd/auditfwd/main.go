@@ -40,6 +40,8 @@ Usage:
                                          inspect or fix the cursor and the dedup store (agent stopped)
   auditfwd simulate --addr HOST:PORT     serve the WSS audit API simulator alone
   auditfwd bench [--records N]           time run --once over one simulated day: first pass and re-poll
+  auditfwd rules list|validate DIR|test --events FILE
+                                         the Sigma rule pack: list it, check rules, run them over stored events
   auditfwd version                       version, commit and Go version of this binary
 
 Run "auditfwd COMMAND --help" for a command's flags.
@@ -79,6 +81,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdBackfill(rest, stdout, stderr)
 	case "bench":
 		return cmdBench(rest, stdout, stderr)
+	case "rules":
+		return cmdRules(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		return cmdVersion(rest, stdout, stderr)
 	case "-h", "--help", "help":

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func signIn(t0 time.Time, i int, user, outcome string) string {
+	return fmt.Sprintf(`{"@timestamp":%q,"event":{"kind":"event","category":["authentication"],"type":["start"],"action":"login","outcome":%q,"dataset":"wss.audit","hash":"h%03d"},"user":{"name":%q},"source":{"ip":"203.0.113.7"}}`,
+		t0.Add(time.Duration(i)*time.Minute).Format(time.RFC3339), outcome, i, user)
+}
+
+// rules list/validate/test over the built-in pack: a burst of failed
+// sign-ins and a success after it fire their correlations, once each;
+// another admin's single failure fires nothing; a broken rule is named
+// with its file and line.
+func TestRulesCommands(t *testing.T) {
+	code, stdout, stderr := runBin(t, nil, "rules", "list")
+	if code != 0 || strings.Count(stdout, "wss_audit/") < 15 {
+		t.Fatalf("rules list: exit %d\n%s%s", code, stdout, stderr)
+	}
+	dir := t.TempDir()
+	t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	var lines []string
+	for i := 0; i < 6; i++ {
+		lines = append(lines, signIn(t0, i, "alice@example.com", "failure"))
+	}
+	lines = append(lines, signIn(t0, 6, "alice@example.com", "success"), signIn(t0, 7, "bob@example.com", "failure"), "not json")
+	events := filepath.Join(dir, "events.ndjson")
+	os.WriteFile(events, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+	code, stdout, stderr = runBin(t, nil, "rules", "test", "--events", events)
+	if code != 0 {
+		t.Fatalf("rules test: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"WSS Admin Portal Burst of Failed Sign-Ins", "WSS Admin Portal Sign-In Succeeded After a Burst of Failures"} {
+		if n := strings.Count(stdout, `"name":"`+want+`"`); n != 1 {
+			t.Errorf("%d alerts of %q, want 1:\n%s", n, want, stdout)
+		}
+	}
+	if strings.Count(stdout, `"kind":"alert"`) != 2 || strings.Contains(stdout, "bob@example.com") {
+		t.Errorf("other alerts:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "8 events (1 lines skipped), 2 alerts") {
+		t.Errorf("summary:\n%s", stderr)
+	}
+
+	os.WriteFile(filepath.Join(dir, "bad.yml"), []byte("title: broken\nid: 11111111-2222-4333-8444-555555555555\nlogsource: {product: broadcom_wss, service: audit}\ndetection:\n  selection:\n    user.name|frobnicate: x\n  condition: selection\n"), 0o600)
+	code, _, stderr = runBin(t, nil, "rules", "validate", dir)
+	if code != 2 || !strings.Contains(stderr, "bad.yml:6") {
+		t.Fatalf("rules validate: exit %d\n%s", code, stderr)
+	}
+	if code, stdout, _ := runBin(t, nil, "rules", "validate", filepath.Join("..", "..", "rules", "wss_audit")); code != 0 || !strings.Contains(stdout, "ok (21 rules)") {
+		t.Fatalf("the shipped pack: exit %d %s", code, stdout)
+	}
+}
