@@ -115,13 +115,9 @@ var positiveDurations = map[string]bool{
 	"max_interval": true, "flush_interval": true, "max_retry_after": true, "auth_retry_interval": true,
 }
 
-// checkKeys reports every mapping key that has no field in t, with its
-// path, so all unknown keys are reported at once (yaml's KnownFields stops
-// at the first).
-func checkKeys(n *yaml.Node, t reflect.Type, path string, errs *[]error) {
-	(&walker{errs: errs, bad: map[string]bool{}}).walk(n, t, path)
-}
-
+// walk reports every mapping key that has no field in t, with its path,
+// so all unknown keys are reported at once (yaml's KnownFields stops at
+// the first), and checks the scalars decoding would stop at.
 func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()

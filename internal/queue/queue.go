@@ -29,8 +29,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -127,21 +125,11 @@ func Open(dir string, committed, delivered, segSize int64) (*Queue, error) {
 	if delivered > committed {
 		return nil, fmt.Errorf("queue %s: delivery mark %d is past commit mark %d: state is inconsistent", dir, delivered, committed)
 	}
-	names, err := os.ReadDir(dir)
+	segs, err := listSegments(dir)
 	if err != nil {
 		return nil, err
 	}
-	for _, n := range names {
-		if !strings.HasSuffix(n.Name(), segExt) {
-			continue
-		}
-		base, err := strconv.ParseInt(strings.TrimSuffix(n.Name(), segExt), 10, 64)
-		if err != nil {
-			continue
-		}
-		q.segs = append(q.segs, base)
-	}
-	sort.Slice(q.segs, func(i, j int) bool { return q.segs[i] < q.segs[j] })
+	q.segs = segs
 	if err := q.truncateTo(committed); err != nil {
 		return nil, err
 	}
@@ -160,7 +148,7 @@ func Open(dir string, committed, delivered, segSize int64) (*Queue, error) {
 }
 
 func (q *Queue) segPath(base int64) string {
-	return filepath.Join(q.dir, fmt.Sprintf("%020d%s", base, segExt))
+	return filepath.Join(q.dir, segName(base))
 }
 
 // truncateTo makes the log end exactly at pos: later segments are removed,

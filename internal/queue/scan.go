@@ -28,22 +28,13 @@ type Extent struct {
 // Scan reads the segment files of dir. A missing directory is an empty
 // extent.
 func Scan(dir string) (Extent, error) {
-	names, err := os.ReadDir(dir)
+	bases, err := listSegments(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return Extent{}, nil
 	}
 	if err != nil {
 		return Extent{}, err
 	}
-	var bases []int64
-	for _, n := range names {
-		if b, ok := strings.CutSuffix(n.Name(), segExt); ok {
-			if v, err := strconv.ParseInt(b, 10, 64); err == nil {
-				bases = append(bases, v)
-			}
-		}
-	}
-	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
 	x := Extent{Segments: len(bases)}
 	if len(bases) == 0 {
 		return x, nil
@@ -74,6 +65,24 @@ func Scan(dir string) (Extent, error) {
 }
 
 func segName(base int64) string { return fmt.Sprintf("%020d%s", base, segExt) }
+
+// listSegments returns the base positions of dir's segment files, ascending.
+func listSegments(dir string) ([]int64, error) {
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var bases []int64
+	for _, n := range names {
+		if b, ok := strings.CutSuffix(n.Name(), segExt); ok {
+			if v, err := strconv.ParseInt(b, 10, 64); err == nil {
+				bases = append(bases, v)
+			}
+		}
+	}
+	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
+	return bases, nil
+}
 
 // wholeFrames is the length of the prefix of a segment made of whole frames
 // whose checksums match.
@@ -110,22 +119,13 @@ func wholeFrames(path string) (int64, error) {
 // repair` to keep what a cut would lose. Nothing is written when there is
 // nothing past from.
 func CopyRange(dir string, from int64, dst string) error {
-	names, err := os.ReadDir(dir)
+	bases, err := listSegments(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	var bases []int64
-	for _, n := range names {
-		if b, ok := strings.CutSuffix(n.Name(), segExt); ok {
-			if v, err := strconv.ParseInt(b, 10, 64); err == nil {
-				bases = append(bases, v)
-			}
-		}
-	}
-	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
 	var out *os.File
 	defer func() {
 		if out != nil {

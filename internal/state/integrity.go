@@ -170,9 +170,6 @@ func (s *Store) SetSourceValue(source, key string, v []byte) error {
 	})
 }
 
-// CheckStructure runs bbolt's consistency check over every page.
-func (s *Store) CheckStructure() error { return s.Verify() }
-
 // The state_dir and its state.db share a random instance id: state.db
 // keeps it under misc, the directory in a small file beside it. A state.db
 // copied in from another state_dir (or another run) carries another id,
