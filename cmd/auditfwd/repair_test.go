@@ -84,9 +84,15 @@ func TestDamagedStateRefuseVerifyRepair(t *testing.T) {
 			if now, _ := os.ReadFile(e.out1); !bytes.Equal(now, out1) {
 				t.Fatal("the refused run changed the output file")
 			}
+			db := filepath.Join(stateDir, "state.db")
+			before, _ := os.ReadFile(db)
 			code, stdout, stderr := runBin(t, nil, "state", "verify", "--config", e.cfg)
 			if code != 1 || !strings.Contains(stdout, "FAIL") || !strings.Contains(stdout, "repair:") {
 				t.Fatalf("verify: exit %d\n%s%s", code, stdout, stderr)
+			}
+			// verify changes nothing (it re-stamped a damaged state once).
+			if after, _ := os.ReadFile(db); !bytes.Equal(before, after) {
+				t.Fatal("state verify changed state.db")
 			}
 			code, stdout, stderr = runBin(t, nil, "state", "repair", "--config", e.cfg)
 			if code != 0 || !strings.Contains(stdout, "repaired") {

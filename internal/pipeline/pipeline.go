@@ -123,7 +123,12 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 	if err != nil {
 		return nil, err
 	}
-	if st.Fresh() {
+	fresh, err := st.Fresh()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if fresh {
 		if found := Leftovers(cfg.StateDir); len(found) > 0 {
 			st.Close()
 			return nil, leftoversError(cfg.StateDir, found)

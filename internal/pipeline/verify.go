@@ -70,12 +70,19 @@ func Verify(cfg *config.Config) (*Checkup, error) {
 	// A bad stamp: the keys may read as anything. The checks below say
 	// what they read as; repair accepts them only with the operator.
 	c.stamp()
-	if st.Fresh() {
+	fresh, err := st.Fresh()
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if fresh {
 		if c.leftovers() {
 			return c, nil // the rest was made by a state that is gone
 		}
 	}
-	if err := st.CheckInstance(); errors.Is(err, state.ErrForeign) {
+	// Read only: verify changes nothing (CheckInstance would write a
+	// missing id, which re-stamps a state whose stamp failed).
+	if err := st.InstanceMismatch(); errors.Is(err, state.ErrForeign) {
 		aside := filepath.Join(cfg.StateDir, "aside-"+time.Now().UTC().Format("20060102T150405Z"))
 		c.add(Finding{What: "state.db instance", Detail: err.Error(),
 			Repair: "move the foreign state.db, queues/, seen/ and the dead letters to " + aside + " (nothing is deleted) and start over: every source starts again at its configured start and resends what was delivered (Elasticsearch drops the repeats by _id; other SIEMs get them with the same event.hash)",
@@ -316,8 +323,13 @@ func (c *Checkup) queues() {
 				have = 0
 			}
 			from, to := max(q.Delivered, x.First), min(x.WholeEnd, q.Commit)
-			if x.Segments == 0 || to < from {
-				from, to = q.Commit, q.Commit
+			switch {
+			case x.Segments == 0:
+				from, to = q.Commit, q.Commit // Open takes no files at delivered == commit
+			case to < from:
+				// Everything on disk ends below the delivery mark: marks at
+				// its end, or Open would find the files short of the mark.
+				from, to = x.WholeEnd, x.WholeEnd
 			}
 			c.add(Finding{What: what, Detail: fmt.Sprintf("%d bytes of events are committed and not delivered, but only %d of them are on disk (segments from %d to %d, whole frames to %d)", pending, have, x.First, x.End, x.WholeEnd),
 				Repair: fmt.Sprintf("keep what is on disk: marks %d..%d; the %d bytes of events that are gone are lost for this output (their records stay seen); the queue's bytes from %d on are first copied to %s", from, to, pending-(to-from), max(q.Delivered, x.First), tailPath),

@@ -108,10 +108,11 @@ func checkStamp(tx *bolt.Tx) (legacy bool, err error) {
 
 // Fresh reports whether the state holds no progress at all: no source, no
 // queue mark, no target. A fresh state beside queue segments, seen-set runs
-// or dead-letter bytes means state.db was deleted, emptied or replaced.
-func (s *Store) Fresh() bool {
+// or dead-letter bytes means state.db was deleted, emptied or replaced. A
+// read that fails is an error, never "fresh".
+func (s *Store) Fresh() (bool, error) {
 	fresh := true
-	_ = s.view(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketSources, bucketQueues, bucketTargets} {
 			if b := tx.Bucket(name); b != nil {
 				if k, _ := b.Cursor().First(); k != nil {
@@ -124,7 +125,7 @@ func (s *Store) Fresh() bool {
 		}
 		return nil
 	})
-	return fresh
+	return fresh && err == nil, err
 }
 
 // Path is the state file's path.
@@ -223,6 +224,25 @@ func (s *Store) CheckInstance() error {
 	return nil
 }
 
+// InstanceMismatch is CheckInstance without writing: the ErrForeign error
+// when state.db and its directory name different instances, else nil.
+func (s *Store) InstanceMismatch() error {
+	dir := filepath.Dir(s.path)
+	var dbID []byte
+	if err := s.view(func(tx *bolt.Tx) error {
+		dbID = append([]byte(nil), tx.Bucket(bucketMisc).Get(keyInstance)...)
+		return nil
+	}); err != nil {
+		return err
+	}
+	fileID, _ := os.ReadFile(filepath.Join(dir, InstanceFile))
+	fileID = bytes.TrimSpace(fileID)
+	if len(dbID) > 0 && len(fileID) > 0 && !bytes.Equal(dbID, fileID) {
+		return fmt.Errorf("%w: %s is instance %s, but %s says this state_dir is instance %s", ErrForeign, s.path, dbID, filepath.Join(dir, InstanceFile), fileID)
+	}
+	return nil
+}
+
 // AdoptInstance makes the directory's id state.db's (state repair, once
 // what the foreign state cannot account for is moved aside).
 func (s *Store) AdoptInstance() error {
@@ -239,7 +259,18 @@ func (s *Store) AdoptInstance() error {
 func writeInstanceFile(dir string, id []byte) error {
 	p := filepath.Join(dir, InstanceFile)
 	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, append(id, '\n'), 0o600); err != nil {
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(id, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, p); err != nil {

@@ -171,13 +171,13 @@ func TestFresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.Fresh() {
+	if fresh, err := s.Fresh(); err != nil || !fresh {
 		t.Fatal("a new state is not fresh")
 	}
 	s.Close()
 	s, _ = Open(committedState(t))
 	defer s.Close()
-	if s.Fresh() {
+	if fresh, err := s.Fresh(); err != nil || fresh {
 		t.Fatal("a used state is fresh")
 	}
 }
