@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -100,9 +101,8 @@ func cmdRules(args []string, stdout, stderr io.Writer) int {
 // engineOption names the custom.auditfwd option a rule needs that the
 // engine does not have yet ("" when none).
 func engineOption(r *detect.Rule) string {
-	opts, _ := r.Custom["auditfwd"].(map[string]any)
 	for _, k := range []string{"new_value", "outside_business_hours"} {
-		if _, ok := opts[k]; ok {
+		if _, ok := r.Option(k); ok {
 			return k
 		}
 	}
@@ -113,7 +113,7 @@ func engineOption(r *detect.Rule) string {
 // rules it can run. rs is nil when they do not load.
 func loadRules(dir string, stderr io.Writer) ([]*detect.Rule, *detect.Engine, int) {
 	var fsys fs.FS = rules.FS
-	root := "wss_audit"
+	root := rules.Dir
 	if dir != "" {
 		fsys, root = os.DirFS(dir), "."
 	}
@@ -174,10 +174,9 @@ func rulesTest(eng *detect.Engine, path string, stdout, stderr io.Writer) int {
 	titles := map[string]string{}
 	n, bad := 0, 0
 	out := bufio.NewWriter(stdout)
-	defer out.Flush()
 	for line := 1; sc.Scan(); line++ {
 		doc := sc.Bytes()
-		if len(strings.TrimSpace(string(doc))) == 0 {
+		if len(bytes.TrimSpace(doc)) == 0 {
 			continue
 		}
 		var head struct {
@@ -201,6 +200,10 @@ func rulesTest(eng *detect.Engine, path string, stdout, stderr io.Writer) int {
 	}
 	if err := sc.Err(); err != nil {
 		fmt.Fprintf(stderr, "auditfwd rules test: %s: %v\n", path, err)
+		return exitRuntime
+	}
+	if err := out.Flush(); err != nil {
+		fmt.Fprintf(stderr, "auditfwd rules test: writing the alerts: %v\n", err)
 		return exitRuntime
 	}
 	ids := make([]string, 0, len(byRule))

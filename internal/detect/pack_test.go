@@ -9,7 +9,7 @@ import (
 // The shipped rule pack loads into the engine: every modifier, condition
 // and correlation it uses is one the engine supports.
 func TestShippedPackLoads(t *testing.T) {
-	rs, err := LoadFS(rules.FS, "wss_audit")
+	rs, err := LoadFS(rules.FS, rules.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}

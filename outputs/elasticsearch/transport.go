@@ -1,6 +1,7 @@
 package elasticsearch
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -29,6 +30,9 @@ func newTransport(c Config, header http.Header, tr http.RoundTripper) (*elastict
 			return nil, fmt.Errorf("cloud_id: %w", err)
 		}
 		addrs = []string{"https://" + host}
+	}
+	if len(addrs) == 0 {
+		return nil, errors.New("addresses: at least one is required (or cloud_id)")
 	}
 	urls := make([]*url.URL, 0, len(addrs))
 	for i, a := range addrs {

@@ -124,9 +124,16 @@ func (o *Output) setCur(t target) {
 }
 
 // Write appends the batch, one document per line, and syncs the file.
+//
+// It follows a rotated file only when none is open: the pipeline calls
+// Follow before every batch and saves the state it returns first, so a
+// second look here could switch files with that state unsaved (a crash
+// would then write the batch twice).
 func (o *Output) Write(_ context.Context, batch []event.Event) error {
-	if _, err := o.Follow(); err != nil {
-		return err
+	if o.f == nil {
+		if _, err := o.Follow(); err != nil {
+			return err
+		}
 	}
 	buf := o.buf[:0]
 	if o.needNL {

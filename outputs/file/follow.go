@@ -72,7 +72,9 @@ func (o *Output) reopen(old os.FileInfo) error {
 	o.mu.Unlock()
 	if o.dirty && old.Size() > want {
 		// Our own partial line, left in the old file by a failed write.
-		_ = o.f.Truncate(want)
+		if err := o.f.Truncate(want); err != nil {
+			o.log.WithError(err).Warn("could not cut a failed batch off the rotated file: it may hold a partial or repeated batch")
+		}
 	}
 	o.f.Close()
 	o.f = nil

@@ -25,8 +25,12 @@ func started(t *testing.T, path string, state []byte) *Output {
 	return o
 }
 
+// write follows the file, then writes, as the pipeline's drainer does.
 func write(t *testing.T, o *Output, from, n int) {
 	t.Helper()
+	if _, err := o.Follow(); err != nil {
+		t.Fatal(err)
+	}
 	if err := o.Write(context.Background(), evs(from, n)); err != nil {
 		t.Fatal(err)
 	}
