@@ -333,6 +333,9 @@ func parseLogsource(n *yaml.Node) (Logsource, error) {
 	if n.Kind != yaml.MappingNode {
 		return ls, errAt(n, "logsource must be a map")
 	}
+	if err := uniqueKeys(n); err != nil {
+		return ls, err
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		s, err := str(k, v)
@@ -348,9 +351,27 @@ func parseLogsource(n *yaml.Node) (Logsource, error) {
 			ls.Service = s
 		case "definition":
 			ls.Definition = s
+		default:
+			// It picks the events a rule sees: a typo must not widen it.
+			return ls, errAt(k, "unknown logsource attribute %q (category, product, service, definition)", k.Value)
 		}
 	}
 	return ls, nil
+}
+
+// uniqueKeys refuses a key given twice in map n: yaml.v3 accepts it into
+// a Node, and the last value would silently win (dropping, say, the rules
+// a first `rules:` named).
+func uniqueKeys(n *yaml.Node) error {
+	seen := make(map[string]bool, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if seen[k.Value] {
+			return errAt(k, "%s appears twice", k.Value)
+		}
+		seen[k.Value] = true
+	}
+	return nil
 }
 
 // compileDetection compiles a detection map into one test.
@@ -437,6 +458,9 @@ func parseTimespan(s string) (time.Duration, error) {
 func parseCorrelation(n *yaml.Node) (*Correlation, error) {
 	if n.Kind != yaml.MappingNode {
 		return nil, errAt(n, "correlation must be a map")
+	}
+	if err := uniqueKeys(n); err != nil {
+		return nil, err
 	}
 	c := &Correlation{line: n.Line}
 	var cond, typeNode, spanNode *yaml.Node
@@ -544,6 +568,9 @@ func parseCorrelation(n *yaml.Node) (*Correlation, error) {
 func (c *Correlation) parseCondition(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
 		return errAt(n, "a correlation condition must be a map such as {gte: 5} (expressions are not supported)")
+	}
+	if err := uniqueKeys(n); err != nil {
+		return err
 	}
 	bound := false
 	for i := 0; i+1 < len(n.Content); i += 2 {
