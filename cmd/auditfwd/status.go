@@ -140,6 +140,16 @@ type statusReport struct {
 	Ready   bool           `json:"ready"`
 	Sources []sourceStatus `json:"sources"`
 	Outputs []outputStatus `json:"outputs"`
+	// Alerts by source and rule: present when detections are on.
+	Alerts []alertStatus `json:"alerts,omitempty"`
+}
+
+type alertStatus struct {
+	Source   string `json:"source"`
+	RuleID   string `json:"rule_id"`
+	Rule     string `json:"rule"`
+	Total    int64  `json:"total"`
+	LastHour int64  `json:"last_hour"`
 }
 
 type sourceStatus struct {
@@ -158,6 +168,10 @@ type sourceStatus struct {
 	WindowFailures     int64            `json:"window_failures"`
 	RetryWaitSeconds   float64          `json:"retry_wait_seconds"`
 	DedupEntries       int64            `json:"dedup_entries"`
+	Detections         bool             `json:"detections"`
+	RulesLoaded        int64            `json:"rules_loaded,omitempty"`
+	Evaluated          int64            `json:"events_evaluated,omitempty"`
+	AlertsLastHour     int64            `json:"alerts_last_hour"`
 	APIResponses       map[string]int64 `json:"api_responses"`
 }
 
@@ -264,6 +278,16 @@ func buildStatus(families map[string]*dto.MetricFamily, r readiness, now time.Ti
 		return o
 	}
 	count := func(v float64) int64 { return int64(math.Round(v)) }
+	alerts := map[[2]string]*alertStatus{}
+	alert := func(m *dto.Metric) *alertStatus {
+		k := [2]string{label(m, "source"), label(m, "rule_id")}
+		a := alerts[k]
+		if a == nil {
+			a = &alertStatus{Source: k[0], RuleID: k[1], Rule: label(m, "rule")}
+			alerts[k] = a
+		}
+		return a
+	}
 	for name, mf := range families {
 		for _, m := range mf.GetMetric() {
 			v, ok := sampleValue(m)
@@ -300,6 +324,15 @@ func buildStatus(families map[string]*dto.MetricFamily, r readiness, now time.Ti
 					st.LagSeconds = &lag
 				case "auditfwd_dedup_entries":
 					st.DedupEntries = count(v)
+				case "auditfwd_detect_rules":
+					st.Detections, st.RulesLoaded = true, count(v)
+				case "auditfwd_detect_events_evaluated_total":
+					st.Evaluated = count(v)
+				case "auditfwd_detect_alerts_total":
+					alert(m).Total = count(v)
+				case "auditfwd_detect_alerts_last_hour":
+					alert(m).LastHour = count(v)
+					st.AlertsLastHour += count(v)
 				}
 			}
 			if o := label(m, "output"); o != "" {
@@ -340,6 +373,19 @@ func buildStatus(families map[string]*dto.MetricFamily, r readiness, now time.Ti
 	for _, o := range outs {
 		rep.Outputs = append(rep.Outputs, *o)
 	}
+	for _, a := range alerts {
+		rep.Alerts = append(rep.Alerts, *a)
+	}
+	sort.Slice(rep.Alerts, func(i, j int) bool {
+		a, b := rep.Alerts[i], rep.Alerts[j]
+		if a.LastHour != b.LastHour {
+			return a.LastHour > b.LastHour
+		}
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		return a.RuleID < b.RuleID
+	})
 	sort.Slice(rep.Sources, func(i, j int) bool { return rep.Sources[i].Name < rep.Sources[j].Name })
 	sort.Slice(rep.Outputs, func(i, j int) bool { return rep.Outputs[i].Name < rep.Outputs[j].Name })
 	return rep
@@ -411,6 +457,7 @@ func printStatus(w io.Writer, rep *statusReport) {
 			o.QueueEvents, queueBytes(o.QueueBytes, o.QueueMaxBytes), oldest, o.Delivered, o.Retried, o.DeadLettered, o.Dropped, o.WriteFailures)
 	}
 	tw.Flush()
+	printAlerts(w, rep)
 	if len(reasons) > 0 {
 		fmt.Fprintf(w, "\nnot ready:\n%s\n", strings.Join(reasons, "\n"))
 	}
@@ -467,4 +514,31 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}
+
+// printAlerts shows, per source with detections on, the alerts of the
+// last hour by rule (and the totals since the agent started).
+func printAlerts(w io.Writer, rep *statusReport) {
+	var on []sourceStatus
+	for _, s := range rep.Sources {
+		if s.Detections {
+			on = append(on, s)
+		}
+	}
+	if len(on) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	for _, s := range on {
+		fmt.Fprintf(w, "detections on %s: %d rules, %d events evaluated, %d alerts in the last hour\n", s.Name, s.RulesLoaded, s.Evaluated, s.AlertsLastHour)
+	}
+	if len(rep.Alerts) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tLAST HOUR\tSINCE START\tRULE\tRULE ID")
+	for _, a := range rep.Alerts {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", a.Source, a.LastHour, a.Total, a.Rule, a.RuleID)
+	}
+	tw.Flush()
 }

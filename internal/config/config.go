@@ -34,6 +34,8 @@ type Config struct {
 	Metrics         Metrics  `yaml:"metrics"`
 	Sources         []Source `yaml:"sources"`
 	Outputs         []Output `yaml:"outputs"`
+	// Detections is nil when the file has no detections section.
+	Detections *Detections `yaml:"detections"`
 }
 
 // Log configures logrus.
@@ -313,6 +315,13 @@ func ParseIn(data []byte, now time.Time, dir string) (*Config, error) {
 		c.SetDefaults()
 		if dir != "" {
 			c.StateDir = absPath(c.StateDir, dir) // the default ./state too
+			if c.Detections != nil {
+				for i, r := range c.Detections.Rules {
+					if r != Builtin {
+						c.Detections.Rules[i] = absPath(r, dir)
+					}
+				}
+			}
 		}
 		for _, e := range c.Validate(now) {
 			if !w.reported(e) {

@@ -53,6 +53,9 @@ func (c *Config) SetDefaults() {
 		l := "127.0.0.1:9464"
 		c.Metrics.Listen = &l
 	}
+	if c.Detections != nil {
+		c.Detections.setDefaults()
+	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		def(&s.Type, "wss_audit")
@@ -283,6 +286,9 @@ func (c *Config) Validate(now time.Time) []error {
 		}
 	}
 	c.sameFileOutputs(add)
+	if c.Detections != nil {
+		c.Detections.validate(c, add)
+	}
 	if len(c.Outputs) == 0 {
 		add("outputs", "at least one output is required")
 	}

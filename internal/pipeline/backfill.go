@@ -115,6 +115,13 @@ func (s *sourceRunner) startBackfill(bf *Backfill) error {
 			s.log.WithField("unfinished", windowString(saved.From, saved.To)).Warn("an earlier backfill from another start was not finished; its progress is replaced by this one")
 		}
 	}
+	if s.det != nil {
+		// A resumed backfill resumes its correlations; a new one starts
+		// them empty (its events are days before those of the last).
+		if err := s.det.load(s, detectBackfillKey, p.Resumed || p.Next.After(p.From)); err != nil {
+			return err
+		}
+	}
 	p.Total = s.countWindows(p.From, p.To)
 	p.Done = s.countWindows(p.From, minTime(p.Next, p.To))
 	s.bf, s.bfOpts = p, bf

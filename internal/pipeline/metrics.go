@@ -39,6 +39,14 @@ var (
 	descFileMissing = prometheus.NewDesc("auditfwd_output_file_missing_bytes_total", "Bytes the file output wrote and later found gone from its file (cut by someone, a power failure).", []string{"output"}, nil)
 	descFileRotated = prometheus.NewDesc("auditfwd_output_file_rotations_total", "Times the file output found its file renamed away or emptied (log rotation) and wrote on in the file at its path.", []string{"output"}, nil)
 	descSeenEntries = prometheus.NewDesc("auditfwd_dedup_entries", "Hashes in the source's seen-set.", []string{"source"}, nil)
+
+	descDetEvaluated = prometheus.NewDesc("auditfwd_detect_events_evaluated_total", "New events run through the detection rules.", []string{"source"}, nil)
+	descDetSeconds   = prometheus.NewDesc("auditfwd_detect_evaluation_seconds_total", "Time spent evaluating the rules (divide by events_evaluated for the cost per event).", []string{"source"}, nil)
+	descDetAlerts    = prometheus.NewDesc("auditfwd_detect_alerts_total", "Alerts queued for the outputs, by rule.", []string{"source", "rule_id", "rule"}, nil)
+	descDetLastHour  = prometheus.NewDesc("auditfwd_detect_alerts_last_hour", "Alerts queued in the last hour, by rule (rules that alerted since the start).", []string{"source", "rule_id", "rule"}, nil)
+	descDetDuplicate = prometheus.NewDesc("auditfwd_detect_alerts_duplicate_total", "Alerts not queued because the seen-set held them already (a replay).", []string{"source"}, nil)
+	descDetGroups    = prometheus.NewDesc("auditfwd_detect_correlation_groups", "Open correlation groups held in memory.", []string{"source"}, nil)
+	descDetRules     = prometheus.NewDesc("auditfwd_detect_rules", "Rules loaded.", []string{"source"}, nil)
 )
 
 // fileCounters are counted by the file output itself.
@@ -86,6 +94,19 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descLag, now.Sub(newest).Seconds(), n)
 		}
 		gauge(descSeenEntries, float64(s.seen.Count()), n)
+		if s.det != nil {
+			d := st.Detect
+			counter(descDetEvaluated, float64(d.Evaluated.Load()), n)
+			counter(descDetSeconds, time.Duration(d.EvalNanos.Load()).Seconds(), n)
+			counter(descDetDuplicate, float64(d.Duplicate.Load()), n)
+			es := s.det.eng.Stats()
+			gauge(descDetGroups, float64(es.Groups), n)
+			gauge(descDetRules, float64(len(s.det.eng.Rules())), n)
+			for _, r := range d.ByRule(now) {
+				counter(descDetAlerts, float64(r.Total), n, r.ID, r.Title)
+				gauge(descDetLastHour, float64(r.LastHour), n, r.ID, r.Title)
+			}
+		}
 	}
 	for _, o := range outs {
 		n, st := o.name, o.stats

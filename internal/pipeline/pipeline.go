@@ -83,6 +83,7 @@ type Pipeline struct {
 	log   *logrus.Logger
 	store *state.Store
 	dl    *deadLetter
+	det   *Detections // nil while detections are off
 
 	// mu guards cfg, srcs and outs, which a reload replaces while
 	// metrics read them. Only Run's goroutine writes them.
@@ -148,6 +149,9 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 		p.Close()
 		return nil, err
 	}
+	if p.det, err = LoadDetections(cfg); err != nil {
+		return fail(err)
+	}
 	p.dl, err = openDeadLetter(filepath.Join(cfg.StateDir, "deadletter.ndjson"), st.DeadLetterLen())
 	if err != nil {
 		return fail(err)
@@ -160,7 +164,7 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 		p.outs = append(p.outs, or)
 	}
 	for _, sc := range cfg.Sources {
-		sr, err := newSourceRunner(p, sc)
+		sr, err := newSourceRunner(p, sc, p.det)
 		if err != nil {
 			return fail(err)
 		}
@@ -251,6 +255,14 @@ func (p *Pipeline) wire(s *sourceRunner) error {
 			return err
 		}
 		s.sinks = append(s.sinks, sink{o: o, q: q, key: queueKey(o.name, s.cfg.Name)})
+	}
+	if s.det != nil {
+		s.det.sinks = s.det.sinks[:0]
+		for _, sk := range s.sinks {
+			if s.det.rules.wants(sk.o.name) {
+				s.det.sinks = append(s.det.sinks, sk)
+			}
+		}
 	}
 	return nil
 }

@@ -74,6 +74,14 @@ func (p *Pipeline) apply(pollCtx, drainCtx context.Context, req reloadRequest, r
 		oldOut[o.name] = o
 	}
 	var plan reloadPlan
+	// Rules are read again at every reload (tuning one is editing its
+	// file and sending SIGHUP); a rule that does not load refuses the
+	// reload, and the running rules go on.
+	det, err := LoadDetections(cfg)
+	if err != nil {
+		return fmt.Errorf("detections: %w", err)
+	}
+	detChanged := !det.same(p.det)
 	// Build what is new before touching anything: a failure here leaves
 	// the running pipeline as it was.
 	built := map[string]outputs.Output{}
@@ -101,12 +109,12 @@ func (p *Pipeline) apply(pollCtx, drainCtx context.Context, req reloadRequest, r
 	}
 	newSrcs := make([]*sourceRunner, 0, len(cfg.Sources))
 	for _, sc := range cfg.Sources {
-		if prev, ok := oldSrc[sc.Name]; ok && sameSource(prev.cfg, sc) {
+		if prev, ok := oldSrc[sc.Name]; ok && sameSource(prev.cfg, sc) && !detChanged {
 			newSrcs = append(newSrcs, prev)
 			plan.keptSrc = append(plan.keptSrc, sc.Name)
 			continue
 		}
-		s, err := newSourceRunner(p, sc)
+		s, err := newSourceRunner(p, sc, det)
 		if err != nil {
 			closeBuilt()
 			return err
@@ -130,6 +138,9 @@ func (p *Pipeline) apply(pollCtx, drainCtx context.Context, req reloadRequest, r
 		}
 	}
 
+	if detChanged {
+		plan.detections = true
+	}
 	if !plan.structural() {
 		p.mu.Lock()
 		p.cfg = cfg
@@ -166,6 +177,7 @@ func (p *Pipeline) apply(pollCtx, drainCtx context.Context, req reloadRequest, r
 	}
 	p.mu.Lock()
 	p.cfg = cfg
+	p.det = det
 	p.mu.Unlock()
 	newOuts := make([]*outputRunner, 0, len(cfg.Outputs))
 	var fatal error
@@ -204,6 +216,13 @@ func (p *Pipeline) apply(pollCtx, drainCtx context.Context, req reloadRequest, r
 				continue
 			}
 			s.cursor, s.hasCursor = c, ok
+			if s.det != nil {
+				// And the correlation state it committed last.
+				if err := s.det.load(s, detectKey, true); err != nil {
+					fatal = errors.Join(fatal, err)
+					continue
+				}
+			}
 		}
 		if err := p.wire(s); err != nil {
 			fatal = errors.Join(fatal, err)
@@ -221,6 +240,7 @@ func (p *Pipeline) apply(pollCtx, drainCtx context.Context, req reloadRequest, r
 type reloadPlan struct {
 	keptSrc, changedSrc, addedSrc, removedSrc []string
 	keptOut, changedOut, addedOut, removedOut []string
+	detections                                bool // rules or their settings changed
 }
 
 func (r reloadPlan) structural() bool {
@@ -229,6 +249,9 @@ func (r reloadPlan) structural() bool {
 
 func (r reloadPlan) fields() logrus.Fields {
 	f := logrus.Fields{}
+	if r.detections {
+		f["detections"] = "reloaded"
+	}
 	for k, v := range map[string][]string{
 		"sources_kept": r.keptSrc, "sources_restarted": r.changedSrc, "sources_added": r.addedSrc, "sources_removed": r.removedSrc,
 		"outputs_kept": r.keptOut, "outputs_restarted": r.changedOut, "outputs_added": r.addedOut, "outputs_removed": r.removedOut,

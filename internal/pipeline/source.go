@@ -45,6 +45,8 @@ type sourceRunner struct {
 	warnedStart, warnedAhead bool
 	lastProgress             time.Time // last catch-up progress line
 
+	det *detector // nil while detections are off
+
 	bf     *BackfillProgress // set while backfilling a past range
 	bfOpts *Backfill
 
@@ -53,7 +55,8 @@ type sourceRunner struct {
 	onCheckpoint func(deadLines int)
 }
 
-func newSourceRunner(p *Pipeline, sc config.Source) (*sourceRunner, error) {
+// det is the rule set to run (nil: detections off).
+func newSourceRunner(p *Pipeline, sc config.Source, det *Detections) (*sourceRunner, error) {
 	hc, err := httpClient(sc)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
@@ -65,7 +68,7 @@ func newSourceRunner(p *Pipeline, sc config.Source) (*sourceRunner, error) {
 		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
 	}
 	s := &sourceRunner{
-		p: p, cfg: sc, client: client, stats: &SourceStats{}, started: time.Now(),
+		p: p, cfg: sc, client: client, stats: &SourceStats{Detect: newDetectStats()}, started: time.Now(),
 		mapper: event.NewMapper(sc.Fields, sc.Name),
 		log:    p.log.WithField("source", sc.Name),
 	}
@@ -75,6 +78,11 @@ func newSourceRunner(p *Pipeline, sc config.Source) (*sourceRunner, error) {
 	s.cursor, s.hasCursor, err = p.store.Cursor(sc.Name)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: read cursor: %w", sc.Name, err)
+	}
+	if det != nil {
+		if err := s.newDetector(det); err != nil {
+			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+		}
 	}
 	// insecure_skip_verify is warned about with the other settings that
 	// weaken security (config.Warnings), by run, check and validate.
@@ -423,6 +431,11 @@ func (s *sourceRunner) poll(ctx context.Context, start, end, now time.Time) erro
 			return &errFatal{fmt.Errorf("roll back queue after a failed window: %w", rerr)}
 		}
 	}
+	if s.det != nil {
+		if rerr := s.det.rollback(); rerr != nil {
+			return rerr
+		}
+	}
 	return err
 }
 
@@ -475,6 +488,9 @@ func (s *sourceRunner) enqueue(ctx context.Context, ws *windowState, ev event.Ev
 	}
 	ws.seen[seen.Hash] = struct{}{}
 	ws.pending = append(ws.pending, seen)
+	if s.det != nil {
+		return s.evaluate(ws, ev, seen.Anchor)
+	}
 	return nil
 }
 
@@ -579,6 +595,14 @@ func (s *sourceRunner) checkpoint(ws *windowState, cursor *time.Time) error {
 	for k, v := range ws.extra {
 		extra[k] = v
 	}
+	var detState []byte
+	if s.det != nil {
+		// The correlation state goes with the queue marks: a crash after
+		// this transaction replays nothing it counted, one before it
+		// replays the events and rebuilds the same alerts.
+		detState = s.det.eng.State()
+		extra[s.det.key] = detState
+	}
 	c := state.Commit{Source: s.cfg.Name, Cursor: cursor, Marks: marks, Extra: extra}
 	if cursor != nil {
 		now := time.Now()
@@ -607,6 +631,9 @@ func (s *sourceRunner) checkpoint(ws *windowState, cursor *time.Time) error {
 		return err
 	}
 	change.Apply()
+	if s.det != nil {
+		s.det.committed = detState
+	}
 	s.seen.Trim()
 	for _, sk := range s.sinks {
 		sk.q.Commit(marks[sk.key])

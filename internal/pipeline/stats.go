@@ -19,6 +19,8 @@ type SourceStats struct {
 	RetryWaits   atomic.Int64 // nanoseconds spent waiting to retry
 	Blocked      atomic.Int64 // nanoseconds stopped by a full queue
 	BlockedNow   atomic.Bool  // polling is stopped by a full queue right now
+	// Detect counts alerts (zero while detections are off).
+	Detect *DetectStats
 
 	mu          sync.Mutex
 	lastPollOK  time.Time
