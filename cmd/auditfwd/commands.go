@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -289,6 +291,15 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "  output %s: %s%s, queue %s (%s)\n", o.Name, o.Type, where, humanBytes(int64(o.Queue.MaxBytes)), o.Queue.Policy)
 	}
+	if det, _ := pipeline.LoadDetections(cfg); det != nil {
+		to := "every output"
+		if len(cfg.Detections.Outputs) > 0 {
+			to = strings.Join(cfg.Detections.Outputs, ", ")
+		}
+		fmt.Fprintf(stdout, "  detections: %d rules from %s, alerts to %s\n", len(det.Rules()), strings.Join(cfg.Detections.Rules, ", "), to)
+	} else {
+		fmt.Fprintf(stdout, "  detections: off (add a detections: section to raise alerts)\n")
+	}
 	printWarnings(stdout, cfg, "  ")
 	return exitOK
 }
@@ -390,6 +401,8 @@ sources:
     date_format: date
     start: %q
     poll_interval: 5m
+detections:
+  enabled: true                     # the shipped Sigma pack, built in
 outputs:
   - name: local
     type: file
@@ -421,9 +434,22 @@ demo done: %d records fetched from the built-in WSS simulator
   %6d new events   -> %s
   %6d duplicates   dropped (the API re-serves whole days; dedup by record hash)
   %6d malformed    -> %s (kept with the reason, never dropped)
-config used: %s   (run it yourself: auditfwd run --config %s)
+  %6d alerts       -> %s (event.kind: alert, from the built-in Sigma rules)
+%sconfig used: %s   (run it yourself: auditfwd run --config %s)
 `, st.Fetched.Load(), st.New.Load(), filepath.Join(*dir, "events.ndjson"), st.Duplicate.Load(),
-			st.DeadLettered.Load(), filepath.Join(*dir, "state", "deadletter.ndjson"), cfgPath, cfgPath)
+			st.DeadLettered.Load(), filepath.Join(*dir, "state", "deadletter.ndjson"),
+			st.Detect.Alerts.Load(), filepath.Join(*dir, "events.ndjson"), demoAlertLines(st.Detect), cfgPath, cfgPath)
 	}
 	return code
+}
+
+// demoAlertLines lists the demo's alerts by rule, most first.
+func demoAlertLines(d *pipeline.DetectStats) string {
+	rs := d.ByRule(time.Now())
+	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Total > rs[j].Total })
+	var b strings.Builder
+	for _, r := range rs {
+		fmt.Fprintf(&b, "           %4d x %s\n", r.Total, r.Title)
+	}
+	return b.String()
 }

@@ -146,6 +146,7 @@ func TestCrashAnywhereExactlyOnce(t *testing.T) {
 		t.Fatalf("daemon %s after SIGTERM: exited %v, %v\n%s", p.name, exited, err, p.tail())
 	}
 	p.checkLog()
+	alerts := 0
 	for range 2 { // the second run proves nothing new arrives
 		p := runs.start("once-final", "--once")
 		if exited, err := p.exitWithin(2 * time.Minute); !exited || err != nil {
@@ -154,10 +155,14 @@ func TestCrashAnywhereExactlyOnce(t *testing.T) {
 		p.checkLog()
 		e.check(t)
 		e.checkDeadLetterHolds(t, malformed)
+		alerts = e.checkAlertsOnce(t)
+	}
+	if alerts == 0 {
+		t.Fatal("no alert was raised: the test proved nothing about detections across kills")
 	}
 
 	requests, resets, truncs := e.faultStats()
-	t.Logf("%d runs, kills by kind %v; %d requests, %d reset mid-body, %d truncated", len(runs.all), killed, requests, resets, truncs)
+	t.Logf("%d runs, kills by kind %v; %d requests, %d reset mid-body, %d truncated; %d alerts, each once", len(runs.all), killed, requests, resets, truncs, alerts)
 	if resets+truncs == 0 {
 		t.Fatal("no response broke off: the test proved nothing about rollbacks")
 	}
@@ -179,7 +184,7 @@ func newLiveCrashEnv(t *testing.T, seed int64) *liveCrashEnv {
 	}
 	maddr := freeAddr(t)
 	e := &liveCrashEnv{
-		crashEnv:   newCrashEnvFrom(t, sc, "date_format: rfc3339\n    poll_interval: 1s\n    window: 3m\n    overlap: 10s\n    max_lateness: 5s\n    checkpoint_records: 300\n", "", maddr),
+		crashEnv:   newCrashEnvFrom(t, sc, "date_format: rfc3339\n    poll_interval: 1s\n    window: 3m\n    overlap: 10s\n    max_lateness: 5s\n    checkpoint_records: 300\n", "detections: {enabled: true}\n", maddr),
 		metrics:    maddr,
 		allVisible: sc.End.Add(sc.MaxLateness + time.Second),
 	}

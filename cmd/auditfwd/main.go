@@ -10,11 +10,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/auditfwd/auditfwd/internal/config"
+	"github.com/auditfwd/auditfwd/internal/pipeline"
 )
 
 // Exit codes.
@@ -138,6 +140,17 @@ func loadConfig(path string, stderr io.Writer) (*config.Config, int) {
 			return nil, exitUsage
 		}
 		fmt.Fprintf(stderr, "auditfwd: %v\n", err)
+		return nil, exitUsage
+	}
+	// The rules are part of the configuration: one that does not load is
+	// a configuration error, named with its file and line, before
+	// anything starts.
+	if _, err := pipeline.LoadDetections(cfg); err != nil {
+		lines := strings.Split(err.Error(), "\n")
+		fmt.Fprintf(stderr, "%s: detections: %d rule error(s):\n", path, len(lines))
+		for _, l := range lines {
+			fmt.Fprintf(stderr, "  %s\n", l)
+		}
 		return nil, exitUsage
 	}
 	return cfg, exitOK

@@ -273,14 +273,101 @@ func idsIn(t *testing.T, path string) map[string]int {
 	sc.Buffer(nil, 16<<20)
 	for sc.Scan() {
 		var d struct {
-			Event struct{ ID string } `json:"event"`
+			Event struct{ ID, Kind string } `json:"event"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
 			t.Fatalf("%s: a line is not JSON (torn write?): %v: %.200s", path, err, sc.Text())
 		}
+		if d.Event.Kind == "alert" {
+			continue // alertsIn reads those
+		}
 		ids[d.Event.ID]++
 	}
 	return ids
+}
+
+// outAlert is what the crash checks read of an alert.
+type outAlert struct {
+	Hash    string
+	RuleID  string
+	Type    string   // detection or the correlation type
+	Related []string // related.hash
+}
+
+// alertsIn returns the alerts of an output file in order, and the
+// event.hash of every record event in it.
+func alertsIn(t *testing.T, path string) ([]outAlert, map[string]bool) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var alerts []outAlert
+	events := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var d struct {
+			Event    struct{ Kind, Hash string } `json:"event"`
+			Rule     struct{ ID string }         `json:"rule"`
+			Related  struct{ Hash []string }     `json:"related"`
+			Auditfwd struct {
+				Alert struct{ Type string } `json:"alert"`
+			} `json:"auditfwd"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+			t.Fatalf("%s: a line is not JSON (torn write?): %v: %.200s", path, err, sc.Text())
+		}
+		if d.Event.Kind != "alert" {
+			events[d.Event.Hash] = true
+			continue
+		}
+		alerts = append(alerts, outAlert{Hash: d.Event.Hash, RuleID: d.Rule.ID, Type: d.Auditfwd.Alert.Type, Related: d.Related.Hash})
+	}
+	return alerts, events
+}
+
+// checkAlertsOnce judges the alerts of both outputs after crashes: each
+// alert once per output, the same alerts in both, each naming only events
+// the output holds, and no event counted into two alerts of one
+// event_count rule (a replay counted twice fires twice).
+func (e *crashEnv) checkAlertsOnce(t *testing.T) int {
+	t.Helper()
+	var sets []map[string]bool
+	for _, out := range []string{e.out1, e.out2} {
+		alerts, events := alertsIn(t, out)
+		set := map[string]bool{}
+		used := map[string]string{} // rule id + event hash -> alert
+		for _, a := range alerts {
+			if set[a.Hash] {
+				t.Fatalf("%s: alert %s (rule %s) delivered twice", filepath.Base(out), a.Hash, a.RuleID)
+			}
+			set[a.Hash] = true
+			for _, h := range a.Related {
+				if !events[h] {
+					t.Fatalf("%s: alert %s (rule %s) names event %s, which the output does not hold", filepath.Base(out), a.Hash, a.RuleID, h)
+				}
+				if a.Type != "event_count" {
+					continue
+				}
+				if prev, dup := used[a.RuleID+h]; dup {
+					t.Fatalf("%s: event %s counted into two alerts of rule %s: %s and %s", filepath.Base(out), h, a.RuleID, prev, a.Hash)
+				}
+				used[a.RuleID+h] = a.Hash
+			}
+		}
+		sets = append(sets, set)
+	}
+	if len(sets[0]) != len(sets[1]) {
+		t.Fatalf("the outputs hold %d and %d alerts", len(sets[0]), len(sets[1]))
+	}
+	for h := range sets[0] {
+		if !sets[1][h] {
+			t.Fatalf("alert %s is in one output only", h)
+		}
+	}
+	return len(sets[0])
 }
 
 func (e *crashEnv) check(t *testing.T) {
