@@ -87,7 +87,6 @@ func (a *auditAPI) failedLogin(id string, at time.Time, user, ip string) {
 		id, at.UTC().Format(time.RFC3339), user, ip)
 }
 
-
 // detHarness is a state_dir, a fixed API and a clock.
 type detHarness struct {
 	t     *testing.T
