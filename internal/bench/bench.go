@@ -30,6 +30,9 @@ type Config struct {
 	Keep    bool   // keep Dir (a temporary one is otherwise removed)
 	Clean   bool   // no duplicates, malformed or hostile records
 	Passes  int    // passes over the same day and state; 2 = first pass + one re-poll
+	// Detections runs the shipped rule pack on every new event (the
+	// difference to a run without is the engine's cost per event).
+	Detections bool
 	// ProfileDir, when set, receives pass-N.cpu.pprof and pass-N.mem.pprof
 	// from each run child (see AUDITFWD_CPUPROFILE in cmd/auditfwd).
 	ProfileDir string
@@ -142,7 +145,7 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	defer srv.Close()
 
 	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(runConfig(dir, ln.Addr().String(), sc, day)), 0o640); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(runConfig(dir, ln.Addr().String(), sc, day, cfg.Detections)), 0o640); err != nil {
 		return nil, err
 	}
 	rep = &Report{Records: cfg.Records, Mix: mix(sc)}
@@ -207,8 +210,12 @@ func mix(sc simulator.Config) string {
 // runConfig is the child's configuration: the defaults of a production file
 // output (fsync per batch, 500-event batches), JSON logs so the bench can
 // read the closing summary.
-func runConfig(dir, addr string, sc simulator.Config, day time.Time) string {
-	return fmt.Sprintf(`state_dir: %q
+func runConfig(dir, addr string, sc simulator.Config, day time.Time, detections bool) string {
+	det := ""
+	if detections {
+		det = "detections: {enabled: true}\n"
+	}
+	return fmt.Sprintf(`%sstate_dir: %q
 shutdown_timeout: 1h
 log: {level: info, format: json}
 metrics: {listen: ""}
@@ -226,7 +233,7 @@ outputs:
   - name: file
     type: file
     path: %q
-`, filepath.Join(dir, "state"), addr, sc.Username, sc.Password, day.Format(time.RFC3339), filepath.Join(dir, "events.ndjson"))
+`, det, filepath.Join(dir, "state"), addr, sc.Username, sc.Password, day.Format(time.RFC3339), filepath.Join(dir, "events.ndjson"))
 }
 
 func runPass(ctx context.Context, cfg Config, dir, cfgPath string, n int) (Pass, error) {

@@ -254,7 +254,7 @@ func (s *sourceRunner) evaluate(ws *windowState, ev event.Event, anchor int64) e
 		ws.seen[h] = struct{}{}
 		ws.pending = append(ws.pending, dedup.Entry{Hash: h, Anchor: an})
 		st.fired(a, now)
-		s.log.WithFields(logrus.Fields{"rule_id": a.RuleID, "rule": a.Title, "level": a.Level, "alert": a.Hash, "events": a.Count}).Info("alert: " + a.MessageLine())
+		s.log.WithFields(logrus.Fields{"rule_id": a.RuleID, "rule": a.Title, "level": a.Level, "alert": a.Hash, "events": a.Count}).Debug("alert: " + a.MessageLine())
 	}
 	return nil
 }
