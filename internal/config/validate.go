@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/auditfwd/auditfwd/outputs"
+	"github.com/auditfwd/auditfwd/outputs/splunkhec"
 )
 
 // Defaults. The overlap must cover records that reach the API up to 15
@@ -101,11 +102,17 @@ func (c *Config) SetDefaults() {
 	}
 	for i := range c.Outputs {
 		o := &c.Outputs[i]
+		events, size := 500, ByteSize(5<<20)
+		if o.SplunkHEC != nil && o.SplunkHEC.Ack {
+			// A batch waits out one indexer acknowledgement: its size is
+			// what is in flight (see splunkhec.AckBatchEvents).
+			events, size = splunkhec.AckBatchEvents, splunkhec.AckBatchBytes
+		}
 		if o.Batch.MaxEvents == 0 {
-			o.Batch.MaxEvents = 500
+			o.Batch.MaxEvents = events
 		}
 		if o.Batch.MaxBytes == 0 {
-			o.Batch.MaxBytes = 5 << 20
+			o.Batch.MaxBytes = size
 		}
 		defD(&o.Batch.FlushInterval, time.Second)
 		if o.Queue.MaxBytes == 0 {

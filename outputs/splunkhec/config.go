@@ -18,6 +18,26 @@ const (
 	DefaultTimeout         = 30 * time.Second
 	DefaultAckTimeout      = 60 * time.Second
 	DefaultAckPollInterval = time.Second
+	// DefaultMaxInFlight requests of one batch are sent at once: HEC
+	// parses each request on one thread, and their acks are polled
+	// together, so a batch costs one acknowledgement delay, not one per
+	// request.
+	DefaultMaxInFlight = 8
+	// DefaultMaxRequestBytes bounds one request's (uncompressed) body: a
+	// 413, a busy answer or a lost ack then resends little, and a big
+	// batch spreads over several requests in flight.
+	DefaultMaxRequestBytes = 1 << 20
+
+	// AckBatchEvents and AckBatchBytes are the pipeline's batch defaults
+	// (batch.max_events, batch.max_bytes) for this output with ack: true.
+	// A Write returns only once its batch is acknowledged, and the
+	// pipeline reads the next batch only then: one batch is what is in
+	// flight. 500 events (the default of the other outputs) over a
+	// 1-2 s acknowledgement is 250-500 events/s; 20,000 events is over
+	// 10,000 events/s with acks that take 1 s. 32 MiB lets 20,000
+	// events of 1.6 KB fill it.
+	AckBatchEvents = 20000
+	AckBatchBytes  = 32 << 20
 )
 
 // Config is the splunk_hec output's own keys.
@@ -51,6 +71,12 @@ type Config struct {
 	// Timeout of one HTTP request.
 	Timeout Duration `yaml:"timeout"` // default 30s
 
+	// MaxInFlight is how many requests of one batch are sent at once
+	// (default 8); MaxRequestBytes bounds one request's uncompressed body
+	// (default 1 MiB; one event larger than that goes alone).
+	MaxInFlight     int `yaml:"max_in_flight"`
+	MaxRequestBytes int `yaml:"max_request_bytes"`
+
 	// Fields sends indexed fields event.hash, event.action, event.outcome
 	// and labels.source with every event (default true).
 	Fields *bool `yaml:"fields"`
@@ -71,6 +97,10 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText writes it back as "1m30s".
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// maxInFlight bounds max_in_flight: each request in flight holds its body
+// in memory and a connection to HEC.
+const maxInFlight = 64
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
@@ -95,6 +125,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.AckPollInterval == 0 {
 		c.AckPollInterval = Duration(DefaultAckPollInterval)
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.MaxRequestBytes == 0 {
+		c.MaxRequestBytes = DefaultMaxRequestBytes
 	}
 	if c.Fields == nil {
 		yes := true
@@ -167,6 +203,12 @@ func (c *Config) Validate() []error {
 		add("ack_poll_interval", "must not be negative")
 	} else if d.AckPollInterval > d.AckTimeout && d.AckTimeout > 0 {
 		add("ack_poll_interval", "%s is longer than ack_timeout %s", time.Duration(d.AckPollInterval), time.Duration(d.AckTimeout))
+	}
+	if d.MaxInFlight < 0 || d.MaxInFlight > maxInFlight {
+		add("max_in_flight", "%d: must be between 1 and %d", d.MaxInFlight, maxInFlight)
+	}
+	if d.MaxRequestBytes < 0 {
+		add("max_request_bytes", "must not be negative")
 	}
 	for _, f := range []struct{ key, v string }{{"index", d.Index}, {"sourcetype", d.Sourcetype}, {"source", d.Source}, {"host", d.Host}} {
 		if strings.ContainsAny(f.v, "\r\n") {

@@ -36,6 +36,10 @@ func TestValidate(t *testing.T) {
 		{Config{URL: "http://splunk:8088", Token: "t", TLS: tlsEnabled(&yes)}, "tls.enabled: "},
 		{Config{URL: "https://splunk:8088", Token: "t", TLS: tlsEnabled(&no)}, "tls.enabled: "},
 		{Config{URL: "https://splunk:8088", Token: "t", Index: "a\nb"}, "index: "},
+		{Config{URL: "https://splunk:8088", Token: "t", MaxInFlight: -1}, "max_in_flight: "},
+		{Config{URL: "https://splunk:8088", Token: "t", MaxInFlight: 65}, "max_in_flight: "},
+		{Config{URL: "https://splunk:8088", Token: "t", MaxInFlight: 64, MaxRequestBytes: 4096}, ""},
+		{Config{URL: "https://splunk:8088", Token: "t", MaxRequestBytes: -1}, "max_request_bytes: "},
 	} {
 		errs := tc.cfg.Validate()
 		if tc.want == "" {
@@ -66,7 +70,8 @@ func TestDefaults(t *testing.T) {
 	host, _ := os.Hostname()
 	if c.Sourcetype != "symantec:wss:audit" || c.Source != "auditfwd" || c.Host != host ||
 		time.Duration(c.Timeout) != 30*time.Second || time.Duration(c.AckTimeout) != time.Minute ||
-		time.Duration(c.AckPollInterval) != time.Second || !o.fields || o.Channel() != "" {
+		time.Duration(c.AckPollInterval) != time.Second || !o.fields || o.Channel() != "" ||
+		c.MaxInFlight != 8 || c.MaxRequestBytes != 1<<20 {
 		t.Errorf("defaults: %+v", c)
 	}
 	a, _ := New("x", Config{URL: "https://splunk:8088", Token: "t", Ack: true})
@@ -97,7 +102,8 @@ func TestSampleConfig(t *testing.T) {
 	}
 	d := (Config{}).withDefaults()
 	if c.Sourcetype != d.Sourcetype || c.Source != d.Source || c.Timeout != d.Timeout ||
-		c.AckTimeout != d.AckTimeout || c.AckPollInterval != d.AckPollInterval || *c.Fields != *d.Fields {
+		c.AckTimeout != d.AckTimeout || c.AckPollInterval != d.AckPollInterval || *c.Fields != *d.Fields ||
+		c.MaxInFlight != d.MaxInFlight || c.MaxRequestBytes != d.MaxRequestBytes {
 		t.Errorf("sample.yaml's defaults differ from the code's: %+v vs %+v", c, d)
 	}
 	for _, key := range yamlKeys(reflect.TypeOf(Config{})) {

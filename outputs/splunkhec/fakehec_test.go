@@ -29,7 +29,7 @@ import (
 //	code 6  400 Invalid data format      code 14 400 ACK is disabled
 //	code 17 200 HEC is healthy           code 18 503 HEC is unhealthy, queues are full
 type fakeHEC struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu       sync.Mutex
@@ -49,12 +49,35 @@ type fakeHEC struct {
 	unhealthy     bool
 	forgetAcks    bool // after each /ack poll, forget every ack (a restarted indexer)
 	resetChannel  bool // /ack answers 400 code 11 (the channel is no longer known)
+	// ackRule, when set, replaces ackAfterPolls: the ack of request id
+	// is true at this poll of it (polls counts them, from 1) when
+	// indexed says so, polls and the time since the request was accepted
+	// given. It makes acks come out of order, late, or never (the indexer
+	// lost them: /ack answers false until the sender gives up).
+	ackRule func(id int64, polls int, age time.Duration) (indexed bool)
+	// hold > 0: each /event request waits, before it is answered, until
+	// hold of them are in flight together (or 30 s pass): a sender that
+	// sends one at a time shows, whatever the machine's speed.
+	hold        int
+	gateMu      sync.Mutex
+	inFlight    int
+	maxInFlight int
+	release     chan struct{}
+	released    bool
+	ackQueries  [][]int64 // the ackIds of every /ack call
+	// light keeps no request and parses no event (a benchmark's stand-in:
+	// only the events are counted, in stored's place).
+	light      bool
+	lightCount int
 }
 
 type fakeAck struct {
 	polls    int
+	accepted time.Time
 	ackedAt  time.Time
 	released bool
+	lines    int      // events in the request
+	hashes   []string // their event.hash fields
 }
 
 type hecRequest struct {
@@ -63,7 +86,7 @@ type hecRequest struct {
 	lines  []map[string]json.RawMessage
 }
 
-func newFakeHEC(t *testing.T, tls bool) *fakeHEC {
+func newFakeHEC(t testing.TB, tls bool) *fakeHEC {
 	f := &fakeHEC{t: t, tokens: map[string]bool{"good-token-0001": true, "disabled-token": false},
 		acks: map[string]map[int64]*fakeAck{}, nextAck: map[string]int64{}, ackAfterPolls: 0}
 	if tls {
@@ -73,6 +96,32 @@ func newFakeHEC(t *testing.T, tls bool) *fakeHEC {
 	}
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// gate counts the requests in flight and holds each until hold of them
+// are (see hold); the function it returns ends the request's count.
+func (f *fakeHEC) gate() func() {
+	f.gateMu.Lock()
+	if f.release == nil {
+		f.release = make(chan struct{})
+	}
+	f.inFlight++
+	f.maxInFlight = max(f.maxInFlight, f.inFlight)
+	if f.inFlight == f.hold && !f.released {
+		f.released = true
+		close(f.release)
+	}
+	ch := f.release
+	f.gateMu.Unlock()
+	select {
+	case <-ch:
+	case <-time.After(30 * time.Second):
+	}
+	return func() {
+		f.gateMu.Lock()
+		f.inFlight--
+		f.gateMu.Unlock()
+	}
 }
 
 func reply(w http.ResponseWriter, status int, text string, code int, extra ...any) {
@@ -110,6 +159,13 @@ func (f *fakeHEC) auth(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (f *fakeHEC) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The body is read before the lock, so that concurrent requests
+	// overlap as they do on a real HEC.
+	raw, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	if f.hold > 0 && r.URL.Path == "/services/collector/event" {
+		defer f.gate()()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch r.URL.Path {
@@ -147,7 +203,9 @@ func (f *fakeHEC) event(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	req := &hecRequest{header: r.Header.Clone(), body: body}
-	f.requests = append(f.requests, req)
+	if !f.light {
+		f.requests = append(f.requests, req)
+	}
 	if f.busy != nil {
 		if status, after := f.busy(len(f.requests)); status != 0 {
 			if after != "" {
@@ -182,6 +240,12 @@ func (f *fakeHEC) event(w http.ResponseWriter, r *http.Request) {
 		reply(w, 400, "No data", 5)
 		return
 	}
+	count := bytes.Count(body, []byte("\n"))
+	if f.light {
+		f.lightCount += count
+		f.accepted(w, channel, count, nil)
+		return
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var evs []map[string]any
 	for n := 0; ; n++ {
@@ -213,6 +277,18 @@ func (f *fakeHEC) event(w http.ResponseWriter, r *http.Request) {
 		evs = append(evs, full)
 	}
 	f.stored = append(f.stored, evs...) // all or nothing
+	var hashes []string
+	for _, ev := range evs {
+		if fields, ok := ev["fields"].(map[string]any); ok {
+			h, _ := fields["event.hash"].(string)
+			hashes = append(hashes, h)
+		}
+	}
+	f.accepted(w, channel, count, hashes)
+}
+
+// accepted answers a stored request: with ack on, with its ackId.
+func (f *fakeHEC) accepted(w http.ResponseWriter, channel string, n int, hashes []string) {
 	if !f.ack {
 		reply(w, 200, "Success", 0)
 		return
@@ -222,7 +298,7 @@ func (f *fakeHEC) event(w http.ResponseWriter, r *http.Request) {
 	if f.acks[channel] == nil {
 		f.acks[channel] = map[int64]*fakeAck{}
 	}
-	f.acks[channel][id] = &fakeAck{}
+	f.acks[channel][id] = &fakeAck{accepted: time.Now(), lines: n, hashes: hashes}
 	reply(w, 200, "Success", 0, "ackId", id)
 }
 
@@ -251,6 +327,9 @@ func (f *fakeHEC) ackPoll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.ackPolls++
+	if !f.light {
+		f.ackQueries = append(f.ackQueries, q.Acks)
+	}
 	if f.resetChannel {
 		reply(w, 400, "Invalid data channel", 11)
 		return
@@ -266,7 +345,11 @@ func (f *fakeHEC) ackPoll(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		a.polls++
-		if f.ackAfterPolls >= 0 && a.polls >= f.ackAfterPolls {
+		indexed := f.ackAfterPolls >= 0 && a.polls >= f.ackAfterPolls
+		if f.ackRule != nil {
+			indexed = f.ackRule(id, a.polls, time.Since(a.accepted))
+		}
+		if indexed {
 			a.ackedAt = time.Now()
 			a.released = true // Splunk forgets an ack once it has answered true
 			out[strconv.FormatInt(id, 10)] = true
@@ -285,6 +368,9 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+// storedEvents0 is storedEvents with f.mu held.
+func (f *fakeHEC) storedEvents0() []map[string]any { return f.stored }
 
 func (f *fakeHEC) storedEvents() []map[string]any {
 	f.mu.Lock()

@@ -35,6 +35,7 @@ type Output struct {
 	cfg    Config // defaults applied
 	token  string
 	fields bool
+	prefix []byte // the constant keys of every event line
 	client *http.Client
 	tr     *http.Transport
 
@@ -63,11 +64,15 @@ func New(name string, cfg Config) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Keep a connection per request in flight, and one for /ack, or each
+	// batch would dial (and shake hands) again.
+	tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, c.MaxInFlight+1)
 	o := &Output{
 		name:    name,
 		cfg:     c,
 		token:   c.Token.Value(),
 		fields:  *c.Fields,
+		prefix:  linePrefix(c),
 		client:  &http.Client{Transport: tr},
 		tr:      tr,
 		channel: c.Channel,
