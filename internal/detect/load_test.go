@@ -42,6 +42,7 @@ func TestLoadRefusals(t *testing.T) {
 		{"correlation upper bound", corr("event_count", "    condition:\n        lt: 2\n"), "test.yml:10: correlation condition lt is not supported"},
 		{"correlation expression condition", corr("temporal", "    condition: a and b\n"), "test.yml:9: a correlation condition must be a map"},
 		{"correlation timespan", strings.Replace(corr("event_count", "    condition:\n        gte: 2\n"), "10m", "10w", 1), `test.yml:8: timespan "10w"`},
+		{"timespan past int64 nanoseconds", strings.Replace(corr("event_count", "    condition:\n        gte: 2\n"), "10m", "999999999d", 1), `test.yml:8: timespan "999999999d" is too long`},
 		{"value_count without field", corr("value_count", "    condition:\n        gte: 2\n"), "test.yml:10: value_count needs the field"},
 		{"aliases", corr("temporal", "    aliases:\n        x:\n            a: b\n"), "test.yml:9: correlation aliases are not supported"},
 		{"complex key in a selection", detRuleYAML("r", "s:\n    ? [a, b]\n    : x\ncondition: s"), "test.yml:7: a field name must be a plain string"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"path"
 	"regexp"
 	"sort"
@@ -452,6 +453,11 @@ func parseTimespan(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("timespan %q must be more than zero", s)
 	}
 	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
+	// Nine digits of days overflow a Duration (about 292 years) into a
+	// negative or wrapped span, which would silently change the rule.
+	if time.Duration(n) > math.MaxInt64/unit {
+		return 0, fmt.Errorf("timespan %q is too long (at most about 106000d)", s)
+	}
 	return time.Duration(n) * unit, nil
 }
 
