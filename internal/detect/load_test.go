@@ -111,7 +111,7 @@ func TestNewRefusals(t *testing.T) {
 func TestLoadFSAndCustom(t *testing.T) {
 	fsys := fstest.MapFS{
 		"rules/b.yml": {Data: []byte("title: B\nid: b\nlevel: high\ntags:\n    - attack.t1078\nlogsource:\n    product: broadcom_wss\n    service: audit\n" +
-			"detection:\n    s:\n        event.action: login\n    condition: s\ncustom:\n    auditfwd:\n        new_value: source.ip\nx_note: kept\n")},
+			"detection:\n    s:\n        event.action: login\n    condition: s\ncustom:\n    auditfwd:\n        outside_business_hours: false\n    other_tool: {x: 1}\nx_note: kept\n")},
 		"rules/a.yaml":    {Data: []byte(detRuleYAML("a", "s:\n    f: x\ncondition: s"))},
 		"rules/README.md": {Data: []byte("not a rule")},
 		"rules/bad/c.yml": {Data: []byte("title: C\nid: c\n")},
@@ -131,8 +131,8 @@ func TestLoadFSAndCustom(t *testing.T) {
 		t.Fatalf("loaded %d rules (want a, b in file order): %+v", len(rules), rules)
 	}
 	b := rules[1]
-	if v, ok := b.Option("new_value"); !ok || v != "source.ip" {
-		t.Errorf("Option(new_value) = %v, %v", v, ok)
+	if v, ok := b.Option("outside_business_hours"); !ok || v != false || b.OutsideBusinessHours || b.Custom["other_tool"] == nil {
+		t.Errorf("Option(outside_business_hours) = %v, %v; OutsideBusinessHours %v; Custom %v", v, ok, b.OutsideBusinessHours, b.Custom)
 	}
 	if b.Extra["x_note"] != "kept" {
 		t.Errorf("Extra = %v", b.Extra)
