@@ -478,8 +478,8 @@ func (p *pack) checkCustom(r *rule) {
 		case "new_value":
 			nv, _ := v.(map[string]any)
 			for kk := range nv {
-				if kk != "field" && kk != "group-by" && kk != "learn" {
-					p.addf(r.file, line, "custom.auditfwd.new_value.%s: unknown (field, group-by, learn)", kk)
+				if kk != "field" && kk != "group-by" && kk != "learn" && kk != "history" {
+					p.addf(r.file, line, "custom.auditfwd.new_value.%s: unknown (field, group-by, learn, history)", kk)
 				}
 			}
 			f, _ := nv["field"].(string)
@@ -494,6 +494,11 @@ func (p *pack) checkCustom(r *rule) {
 			}
 			if l, _ := nv["learn"].(string); !duration.MatchString(l) {
 				p.addf(r.file, line, "custom.auditfwd.new_value.learn: %q is not a duration like 14d", l)
+			}
+			if h, ok := nv["history"]; ok {
+				if hs, _ := h.(string); !duration.MatchString(hs) {
+					p.addf(r.file, line, "custom.auditfwd.new_value.history: %v is not a duration like 90d", h)
+				}
 			}
 		case "outside_business_hours":
 			if v != true {

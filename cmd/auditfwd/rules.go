@@ -22,7 +22,7 @@ import (
 const rulesUsage = `Usage:
   auditfwd rules list     [--rules DIR]
   auditfwd rules validate DIR
-  auditfwd rules test     --events FILE.ndjson [--rules DIR]
+  auditfwd rules test     --events FILE.ndjson [--rules DIR] [--tz ZONE] [--days DAYS] [--hours HH:MM-HH:MM]
 
 list     prints every rule: id, level, kind, title, file.
 validate loads every *.yml under DIR into the detection engine and reports
@@ -33,8 +33,10 @@ test     runs the engine over stored ECS events (one JSON document per line,
          stderr. For tuning a rule on your own data.
 
 Without --rules, the pack built into the binary (rules/ in the source).
-Rules that need an engine option not built yet (custom.auditfwd.new_value,
-outside_business_hours) are listed but not run.
+The rules with custom.auditfwd.outside_business_hours fire outside the
+business hours --tz (an IANA zone), --days (mon-fri, or a list such as
+mon-thu,sat) and --hours (22:00-06:00 crosses midnight) give; default
+mon-fri 08:00-18:00 UTC, as the agent without detections.business_hours.
 `
 
 func cmdRules(args []string, stdout, stderr io.Writer) int {
@@ -53,6 +55,9 @@ func cmdRules(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("rules "+sub, "rules "+sub, stderr)
 	dir := fs.String("rules", "", "a directory of Sigma rules instead of the built-in pack")
 	events := fs.String("events", "", "test: an NDJSON file of ECS events")
+	tz := fs.String("tz", "UTC", "business hours: time zone (IANA name)")
+	days := fs.String("days", "mon-fri", "business hours: days, such as mon-fri or mon-thu,sat")
+	hours := fs.String("hours", "08:00-18:00", "business hours: HH:MM-HH:MM (the end may be 24:00)")
 	// validate takes its directory as an argument: parse the flags here.
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -64,9 +69,14 @@ func cmdRules(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "auditfwd rules %s: unexpected argument %q\n", sub, fs.Arg(0))
 		return exitUsage
 	}
+	bh, err := detect.ParseBusinessHours(*tz, []string{*days}, *hours)
+	if err != nil {
+		fmt.Fprintf(stderr, "auditfwd rules %s: %v\n", sub, err)
+		return exitUsage
+	}
 	switch sub {
 	case "list":
-		rs, _, code := loadRules(*dir, stderr)
+		rs, _, code := loadRules(*dir, bh, stderr)
 		if rs == nil {
 			return code
 		}
@@ -77,7 +87,7 @@ func cmdRules(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "auditfwd rules validate: give the directory of rules")
 			return exitUsage
 		}
-		rs, _, code := loadRules(fs.Arg(0), stderr)
+		rs, _, code := loadRules(fs.Arg(0), bh, stderr)
 		if rs == nil {
 			return code
 		}
@@ -88,7 +98,7 @@ func cmdRules(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "auditfwd rules test: --events is required")
 			return exitUsage
 		}
-		rs, eng, code := loadRules(*dir, stderr)
+		rs, eng, code := loadRules(*dir, bh, stderr)
 		if rs == nil {
 			return code
 		}
@@ -98,20 +108,25 @@ func cmdRules(args []string, stdout, stderr io.Writer) int {
 	return exitUsage
 }
 
-// engineOption names the custom.auditfwd option a rule needs that the
-// engine does not have yet ("" when none).
-func engineOption(r *detect.Rule) string {
-	for _, k := range []string{"new_value", "outside_business_hours"} {
-		if _, ok := r.Option(k); ok {
-			return k
+// engineOptions names the custom.auditfwd options of a rule, for the
+// list ("" when none).
+func engineOptions(r *detect.Rule) string {
+	var s string
+	if r.NewValue != nil {
+		s += ", new_value " + r.NewValue.Field
+		if len(r.NewValue.GroupBy) > 0 {
+			s += " by " + strings.Join(r.NewValue.GroupBy, ",")
 		}
 	}
-	return ""
+	if r.OutsideBusinessHours {
+		s += ", outside_business_hours"
+	}
+	return s
 }
 
-// loadRules loads dir (or the built-in pack) and builds an engine of the
-// rules it can run. rs is nil when they do not load.
-func loadRules(dir string, stderr io.Writer) ([]*detect.Rule, *detect.Engine, int) {
+// loadRules loads dir (or the built-in pack) and builds an engine of its
+// rules. rs is nil when they do not load.
+func loadRules(dir string, hours *detect.BusinessHours, stderr io.Writer) ([]*detect.Rule, *detect.Engine, int) {
 	var fsys fs.FS = rules.FS
 	root := rules.Dir
 	if dir != "" {
@@ -121,15 +136,9 @@ func loadRules(dir string, stderr io.Writer) ([]*detect.Rule, *detect.Engine, in
 	if err == nil && len(rs) == 0 {
 		err = fmt.Errorf("no *.yml rule files under %s", root)
 	}
-	var runnable []*detect.Rule
-	for _, r := range rs {
-		if engineOption(r) == "" {
-			runnable = append(runnable, r)
-		}
-	}
 	var eng *detect.Engine
 	if err == nil {
-		eng, err = detect.New(runnable, detect.Options{})
+		eng, err = detect.New(rs, detect.Options{BusinessHours: hours})
 	}
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -148,9 +157,7 @@ func printRules(w io.Writer, rs []*detect.Rule) {
 		if r.Correlation != nil {
 			kind = r.Correlation.Type
 		}
-		if opt := engineOption(r); opt != "" {
-			kind += " (needs " + opt + ": not run yet)"
-		}
+		kind += engineOptions(r)
 		level := r.Level
 		if level == "" {
 			level = "-"
@@ -214,6 +221,13 @@ func rulesTest(eng *detect.Engine, path string, stdout, stderr io.Writer) int {
 	}
 	sort.Strings(ids)
 	fmt.Fprintf(stderr, "%d events (%d lines skipped), %d alerts\n", n, bad, total)
+	for _, r := range eng.Rules() {
+		if r.OutsideBusinessHours {
+			bh := eng.BusinessHours()
+			fmt.Fprintf(stderr, "business hours: %s (--tz, --days, --hours)\n", bh.String())
+			break
+		}
+	}
 	for _, id := range ids {
 		fmt.Fprintf(stderr, "  %5d  %s  %s\n", byRule[id], id, titles[id])
 	}

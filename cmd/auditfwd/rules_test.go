@@ -57,3 +57,50 @@ func TestRulesCommands(t *testing.T) {
 		t.Fatalf("the shipped pack: exit %d %s", code, stdout)
 	}
 }
+
+// The pack's two engine-option rules run in rules test: a sign-in from a
+// new address after the 14 days of learning, and a change on a Saturday
+// night; --tz/--days/--hours move the business hours.
+func TestRulesTestEngineOptions(t *testing.T) {
+	code, stdout, stderr := runBin(t, nil, "rules", "list")
+	if code != 0 || strings.Contains(stdout, "not run") {
+		t.Fatalf("rules list: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"detection, new_value", "detection, outside_business_hours"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("rules list lacks %q:\n%s", want, stdout)
+		}
+	}
+	dir := t.TempDir()
+	t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC) // a Tuesday
+	change := `{"@timestamp":"2026-11-28T03:00:00Z","event":{"kind":"event","category":["configuration"],"type":["change"],"action":"modify","outcome":"success","dataset":"wss.audit","hash":"c001"},"user":{"name":"alice@example.com"}}`
+	newIP := strings.Replace(signIn(t0.Add(15*24*time.Hour), 1, "alice@example.com", "success"), "203.0.113.7", "198.51.100.1", 1)
+	lines := []string{signIn(t0, 0, "alice@example.com", "success"), change, signIn(t0.Add(15*24*time.Hour), 0, "alice@example.com", "success"), newIP}
+	events := filepath.Join(dir, "events.ndjson")
+	os.WriteFile(events, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+
+	const newIPRule, offHoursRule = "WSS Admin Signed In From a Source Address Never Seen for That Admin", "WSS Admin Activity Outside Business Hours"
+	code, stdout, stderr = runBin(t, nil, "rules", "test", "--events", events)
+	if code != 0 {
+		t.Fatalf("rules test: exit %d\n%s", code, stderr)
+	}
+	if n := strings.Count(stdout, `"name":"`+newIPRule+`"`); n != 1 || !strings.Contains(stdout, `"value":"198.51.100.1"`) {
+		t.Errorf("%d alerts of the new-address rule, want 1 for 198.51.100.1:\n%s", n, stdout)
+	}
+	if n := strings.Count(stdout, `"name":"`+offHoursRule+`"`); n != 1 || !strings.Contains(stdout, `"@timestamp":"2026-11-28T03:00:00.000Z"`) {
+		t.Errorf("%d alerts of the off-hours rule, want 1:\n%s", n, stdout)
+	}
+	if !strings.Contains(stderr, "business hours: mon-fri 08:00-18:00 UTC") {
+		t.Errorf("summary lacks the business hours:\n%s", stderr)
+	}
+	// Saturday 12:00 in Tokyo is within business hours there (the
+	// sign-ins, 19:00 there, are not).
+	code, stdout, stderr = runBin(t, nil, "rules", "test", "--events", events, "--tz", "Asia/Tokyo", "--days", "mon-sat", "--hours", "09:00-17:00")
+	if code != 0 || strings.Contains(stdout, `"@timestamp":"2026-11-28T03:00:00.000Z"`) || strings.Count(stdout, `"name":"`+offHoursRule+`"`) != 3 || !strings.Contains(stderr, "business hours: mon-sat 09:00-17:00 Asia/Tokyo") {
+		t.Fatalf("rules test in Tokyo: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, _, stderr = runBin(t, nil, "rules", "test", "--events", events, "--tz", "Mars/Olympus")
+	if code != 2 || !strings.Contains(stderr, `unknown time zone "Mars/Olympus"`) {
+		t.Fatalf("bad --tz: exit %d\n%s", code, stderr)
+	}
+}

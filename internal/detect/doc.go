@@ -10,9 +10,9 @@
 // *LoadError), never evaluated differently than written; New returns every
 // refusal at once. Each rule needs an id (alert hashes and the correlation
 // state key on it). Attributes outside the specification are kept in
-// Rule.Extra, the `custom:` map in Rule.Custom (the rule pack's engine
-// options live under custom.auditfwd, see Rule.Option); the engine itself
-// acts on neither. A detection's logsource must be one of
+// Rule.Extra, the `custom:` map in Rule.Custom; the engine acts on
+// neither, except on custom.auditfwd (see Engine options), where every
+// key is checked at load. A detection's logsource must be one of
 // Options.Logsources (default: product broadcom_wss, service audit, which
 // is event.dataset wss.audit), or the rule is refused.
 //
@@ -92,15 +92,60 @@
 // to it; then only if one such correlation says `generate: true` (the
 // specification's default: only the correlation alerts).
 //
+// # Engine options
+//
+// Two things plain Sigma cannot say are rule options under
+// custom.auditfwd (a detection rule's; a correlation's are refused, and
+// so is any unknown key, with its file and line: a typo must not turn
+// the rule into a plain one that fires on every match).
+//
+// new_value: {field, group-by, learn, history} fires when the rule
+// matches and the (group-by values, field value) pair has not been seen,
+// like Elastic's "new terms" rule type over field and group-by together.
+// For learn (event time) from the first event the rule judged, pairs are
+// only learned. After it every new pair alerts, a group never seen
+// included (a new admin signing in is worth an alert). A pair seen
+// before, at any event time, does not alert again: an older event
+// arriving late after its value alerted stays quiet, and a new value
+// arriving late alerts with its own time. A pair not seen for history
+// (default 90d) behind the watermark is forgotten; an event already older
+// than that is not judged (Stats.TooLate), one lacking a field joins no
+// group (Stats.Ungrouped). At most Options.NewValueLimit pairs (default
+// 100,000) are kept per rule: past it the least recently seen is
+// forgotten (Stats.Evicted) and alerts as new if seen again. The alert's
+// Type is new_value, its Group the group-by fields and the field, its
+// Hash SHA-256 of rule id, pair and event time.
+//
+// outside_business_hours: true fires only when the event time lies
+// outside Options.BusinessHours (time zone, days, hours; a period may
+// cross midnight, it then belongs to the day it starts on). Without
+// configured hours the engine uses StandardBusinessHours (Monday to
+// Friday, 08:00-18:00 UTC) rather than refuse the rule, so the demo runs;
+// Engine.DefaultBusinessHours reports it for the caller to warn. A rule
+// with both options learns and judges only the events outside business
+// hours.
+//
+// # Overrides
+//
+// Options.Disabled and Options.Levels turn rules off and change their
+// level, keyed by rule id or rule file name without .yml (RuleKeys). A
+// disabled rule is not compiled nor evaluated. A key naming no rule, and a
+// level that is not a Sigma level, are errors: a typo must not silently
+// keep a noisy rule on. A correlation left referring to a disabled rule is
+// refused (with its file and line) rather than disabled along: taking a
+// correlation away must be said, not be a side effect.
+//
 // # Durable state
 //
-// State returns every pending match and the watermark as deterministic
-// JSON; Restore takes it back (after a restart, from the same state
+// State returns every pending match, what new_value rules learned and the
+// watermark as deterministic JSON; Restore takes it back (after a restart, from the same state
 // transaction as the checkpoint). Replaying the events after the
 // checkpoint then rebuilds the same alerts with the same hashes: a crash
 // neither loses a half-built burst nor, given the outputs' deduplication
-// by event.hash, delivers an alert twice. Matches of rules no longer
-// loaded are reported by Restore (RestoreReport), not silently lost.
+// by event.hash, delivers an alert twice. Matches and values of rules no
+// longer loaded, and the values of a new_value rule whose field or
+// group-by changed, are reported by Restore (RestoreReport), not silently
+// lost. State writes version 2; Restore reads 1 (before new_values) too.
 //
 // # Alerts
 //
@@ -120,5 +165,8 @@
 // does not read at memchr speed, without checking their insides: the
 // documents are the normalizer's own, always valid JSON). A document that
 // is not a JSON object is not evaluated and is counted (Stats.Malformed).
-// BenchmarkEvaluate measures a 21-rule pack over the golden documents.
+// BenchmarkEvaluate measures a 23-rule pack (both engine options
+// included) over the golden documents. The options cost nothing for an
+// event their rule does not match; for one it does, a time-zone
+// conversion, or one map lookup by a key built in a reused buffer.
 package detect

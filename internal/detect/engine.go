@@ -35,6 +35,20 @@ type Options struct {
 	// Now is the wall clock, used only to keep a wildly future-dated
 	// event from expiring all correlation state; default time.Now.
 	Now func() time.Time
+
+	// BusinessHours, for the rules with outside_business_hours; nil is
+	// StandardBusinessHours (Monday to Friday, 08:00-18:00 UTC), which
+	// Engine.DefaultBusinessHours reports so the caller can warn.
+	BusinessHours *BusinessHours
+	// NewValueLimit caps the (group, value) pairs each new_value rule
+	// remembers; default DefaultNewValueLimit.
+	NewValueLimit int
+	// Disabled turns rules off (true; false changes nothing), Levels
+	// gives rules another Sigma level, both keyed by rule id or rule file
+	// name without .yml (see RuleKeys). A key naming no rule, a bad level
+	// and a correlation referring to a disabled rule are errors of New.
+	Disabled map[string]bool
+	Levels   map[string]string
 }
 
 // futureSlack is how far past Now event time may move the watermark.
@@ -61,6 +75,10 @@ type Engine struct {
 	watermark int64 // newest event time seen (unix ns), capped by Now+futureSlack
 	nextSweep int64
 	stats     Stats
+
+	hours        *BusinessHours
+	defaultHours bool // hours are StandardBusinessHours, not configured, and a rule uses them
+	nvs          []*newValuer
 }
 
 // Stats counts what the engine did; nothing it leaves out goes uncounted.
@@ -76,6 +94,11 @@ type Stats struct {
 	Ungrouped uint64
 	// Groups is the number of open correlation groups now.
 	Groups int
+	// NewValues is the number of (group, value) pairs new_value rules
+	// remember now; Evicted counts those forgotten early because a rule
+	// reached Options.NewValueLimit (seen again, they alert as new).
+	NewValues int
+	Evicted   uint64
 }
 
 type detRule struct {
@@ -84,6 +107,8 @@ type detRule struct {
 	logsource  int // index in Engine.ls
 	standalone bool
 	subs       []sub
+	offHours   bool       // outside_business_hours
+	nv         *newValuer // new_value, or nil
 }
 
 // lsTest is one logsource mapping's test, evaluated once per event for
@@ -114,7 +139,21 @@ func New(rules []*Rule, opts Options) (*Engine, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	e := &Engine{opts: opts, fs: newFieldSet()}
+	if opts.NewValueLimit <= 0 {
+		opts.NewValueLimit = DefaultNewValueLimit
+	}
+	e := &Engine{opts: opts, fs: newFieldSet(), hours: StandardBusinessHours()}
+	if opts.BusinessHours != nil {
+		if err := opts.BusinessHours.validate(); err != nil {
+			return nil, fmt.Errorf("detections.business_hours: %w", err)
+		}
+		h := *opts.BusinessHours // the caller's may change after New
+		e.hours = &h
+	}
+	rules, err := applyOverrides(rules, opts)
+	if err != nil {
+		return nil, err
+	}
 	var errs []error
 	fail := func(r *Rule, line int, format string, args ...any) {
 		errs = append(errs, &LoadError{File: r.File, Line: line, Msg: fmt.Sprintf(format, args...)})
@@ -152,7 +191,14 @@ func New(rules []*Rule, opts Options) (*Engine, error) {
 			fail(r, r.Line, "logsource %s is not one this engine reads (known: %s)", lsString(r.Logsource), e.knownLogsources())
 			continue
 		}
-		dets[i] = &detRule{rule: r, match: t, logsource: ls}
+		dets[i] = &detRule{rule: r, match: t, logsource: ls, offHours: r.OutsideBusinessHours}
+		if r.NewValue != nil {
+			dets[i].nv = newNewValuer(r.NewValue, e.fs, opts.NewValueLimit)
+			e.nvs = append(e.nvs, dets[i].nv)
+		}
+		if r.OutsideBusinessHours && opts.BusinessHours == nil {
+			e.defaultHours = true
+		}
 	}
 
 	// Resolve references: a correlation is fed by the rules it lists.
@@ -337,8 +383,27 @@ func (e *Engine) Evaluate(doc []byte, eventTime time.Time, hash string) []Alert 
 		if ls.memo < 0 || !d.match(ev) {
 			continue
 		}
+		// The engine options narrow the match: business hours first (so
+		// a rule with both learns only the events outside them).
+		if d.offHours && e.hours.Contains(eventTime) {
+			continue
+		}
+		var nvKey string
+		if d.nv != nil {
+			key, fire := d.nv.judge(e, t)
+			if !fire {
+				continue
+			}
+			nvKey = key
+		}
 		if d.standalone {
-			out = append(out, e.single(d.rule, eventTime, hash))
+			a := e.single(d.rule, eventTime, hash)
+			if d.nv != nil {
+				a.Type = "new_value"
+				a.Group = d.nv.groupValues(e)
+				a.Hash = alertHash(d.rule.ID, nvKey, eventTime)
+			}
+			out = append(out, a)
 		}
 		if len(d.subs) > 0 {
 			en := entry{
@@ -453,10 +518,24 @@ func (e *Engine) Stats() Stats {
 	for _, c := range e.cor {
 		s.Groups += len(c.groups)
 	}
+	for _, n := range e.nvs {
+		s.NewValues += len(n.seen)
+	}
 	return s
 }
 
-// Rules returns the loaded rules, detections first, in load order.
+// BusinessHours returns the business hours the outside_business_hours
+// rules use (a copy).
+func (e *Engine) BusinessHours() BusinessHours { return *e.hours }
+
+// DefaultBusinessHours reports that a loaded rule uses business hours and
+// none were configured, so StandardBusinessHours apply: worth a warning,
+// since they are unlikely to be the deployment's own.
+func (e *Engine) DefaultBusinessHours() bool { return e.defaultHours }
+
+// Rules returns the loaded rules, detections first, in load order, with
+// Options.Levels applied; the rules Options.Disabled turns off are not
+// among them.
 func (e *Engine) Rules() []*Rule {
 	var out []*Rule
 	for _, d := range e.det {

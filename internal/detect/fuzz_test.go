@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -52,6 +53,8 @@ func FuzzRule(f *testing.F) {
 	f.Add([]byte(detRuleYAML("r1", "s:\n    f|contains|all:\n        - a\n        - b\n    g|re|i: '^x'\ncondition: s and not 1 of f*\nf1:\n    h: null")))
 	f.Add([]byte(corrRules))
 	f.Add([]byte("title: x\nid: y\ncorrelation:\n    type: value_count\n    rules: [a]\n    timespan: 5m\n    condition: {field: f, gt: 2}\n"))
+	f.Add([]byte(nvRule("        outside_business_hours: true\n")))
+	f.Add([]byte(detRuleYAML("r2", "s:\n    event.action: login\ncondition: s") + "custom:\n    auditfwd:\n        new_value: {field: source.ip, learn: 1s}\n"))
 	f.Add([]byte("a: &a [*a]\n"))
 	f.Add([]byte("title: [\n"))
 	docs := [][]byte{
@@ -66,12 +69,12 @@ func FuzzRule(f *testing.F) {
 			sb.WriteString(err.Error()) // every error must render
 			return
 		}
-		e, err := New(rules, Options{Logsources: testLogsources})
+		e, err := New(rules, Options{Logsources: testLogsources, NewValueLimit: 2})
 		if err != nil {
 			return
 		}
 		for i, d := range docs {
-			e.Evaluate(d, t0, fmt.Sprint(i))
+			e.Evaluate(d, t0.Add(time.Duration(i)*time.Hour), fmt.Sprint(i))
 		}
 		if _, err := e.Restore(e.State()); err != nil {
 			t.Fatalf("Restore(State()): %v", err)
@@ -200,4 +203,35 @@ func refValue(v any) []string {
 		return out
 	}
 	return []string{scalar(v)}
+}
+
+// FuzzBusinessHours: what parses prints as what parses back the same,
+// and Contains answers for any instant.
+func FuzzBusinessHours(f *testing.F) {
+	f.Add("UTC", "mon-fri", "08:00-18:00")
+	f.Add("Europe/Berlin", "fri-mon,wed", "22:00-06:00")
+	f.Add("", "", "00:00-24:00")
+	f.Add("America/New_York", "Sunday", "7:05-7:06")
+	f.Fuzz(func(t *testing.T, tz, days, hours string) {
+		var dl []string
+		if days != "" {
+			dl = []string{days}
+		}
+		b, err := ParseBusinessHours(tz, dl, hours)
+		if err != nil {
+			return
+		}
+		s := b.String()
+		parts := strings.Fields(s)
+		if len(parts) != 3 {
+			t.Fatalf("%q prints as %q", []string{tz, days, hours}, s)
+		}
+		b2, err := ParseBusinessHours(parts[2], []string{parts[0]}, parts[1])
+		if err != nil || b2.String() != s || b2.Days != b.Days || b2.Start != b.Start || b2.End != b.End {
+			t.Fatalf("%q prints as %q, which parses back as %v, %v", []string{tz, days, hours}, s, b2, err)
+		}
+		for _, at := range []time.Time{t0, t0.Add(7 * time.Hour), t0.Add(-13 * time.Hour), time.Unix(0, 0)} {
+			b.Contains(at)
+		}
+	})
 }

@@ -42,6 +42,7 @@ func TestLoadRefusals(t *testing.T) {
 		{"correlation upper bound", corr("event_count", "    condition:\n        lt: 2\n"), "test.yml:10: correlation condition lt is not supported"},
 		{"correlation expression condition", corr("temporal", "    condition: a and b\n"), "test.yml:9: a correlation condition must be a map"},
 		{"correlation timespan", strings.Replace(corr("event_count", "    condition:\n        gte: 2\n"), "10m", "10w", 1), `test.yml:8: timespan "10w"`},
+		{"timespan past int64 nanoseconds", strings.Replace(corr("event_count", "    condition:\n        gte: 2\n"), "10m", "999999999d", 1), `test.yml:8: timespan "999999999d" is too long`},
 		{"value_count without field", corr("value_count", "    condition:\n        gte: 2\n"), "test.yml:10: value_count needs the field"},
 		{"aliases", corr("temporal", "    aliases:\n        x:\n            a: b\n"), "test.yml:9: correlation aliases are not supported"},
 		{"complex key in a selection", detRuleYAML("r", "s:\n    ? [a, b]\n    : x\ncondition: s"), "test.yml:7: a field name must be a plain string"},
@@ -110,7 +111,7 @@ func TestNewRefusals(t *testing.T) {
 func TestLoadFSAndCustom(t *testing.T) {
 	fsys := fstest.MapFS{
 		"rules/b.yml": {Data: []byte("title: B\nid: b\nlevel: high\ntags:\n    - attack.t1078\nlogsource:\n    product: broadcom_wss\n    service: audit\n" +
-			"detection:\n    s:\n        event.action: login\n    condition: s\ncustom:\n    auditfwd:\n        new_value: source.ip\nx_note: kept\n")},
+			"detection:\n    s:\n        event.action: login\n    condition: s\ncustom:\n    auditfwd:\n        outside_business_hours: false\n    other_tool: {x: 1}\nx_note: kept\n")},
 		"rules/a.yaml":    {Data: []byte(detRuleYAML("a", "s:\n    f: x\ncondition: s"))},
 		"rules/README.md": {Data: []byte("not a rule")},
 		"rules/bad/c.yml": {Data: []byte("title: C\nid: c\n")},
@@ -130,8 +131,8 @@ func TestLoadFSAndCustom(t *testing.T) {
 		t.Fatalf("loaded %d rules (want a, b in file order): %+v", len(rules), rules)
 	}
 	b := rules[1]
-	if v, ok := b.Option("new_value"); !ok || v != "source.ip" {
-		t.Errorf("Option(new_value) = %v, %v", v, ok)
+	if v, ok := b.Option("outside_business_hours"); !ok || v != false || b.OutsideBusinessHours || b.Custom["other_tool"] == nil {
+		t.Errorf("Option(outside_business_hours) = %v, %v; OutsideBusinessHours %v; Custom %v", v, ok, b.OutsideBusinessHours, b.Custom)
 	}
 	if b.Extra["x_note"] != "kept" {
 		t.Errorf("Extra = %v", b.Extra)

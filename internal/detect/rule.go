@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"path"
 	"regexp"
 	"sort"
@@ -37,12 +38,20 @@ type Rule struct {
 	Logsource      Logsource
 	Generate       bool // correlation: the rules it references still alert on their own
 
-	// Custom is the rule's `custom:` map (the rule pack keeps engine
-	// options under custom.auditfwd); Extra holds any other attribute the
-	// specification does not define, by name. Both are kept as decoded,
-	// for the caller: the engine itself acts on neither.
+	// Custom is the rule's `custom:` map as decoded; Extra holds any other
+	// attribute the specification does not define, by name. The engine
+	// acts on neither, except on custom.auditfwd, whose engine options
+	// are checked at load and parsed into NewValue and
+	// OutsideBusinessHours.
 	Custom map[string]any
 	Extra  map[string]any
+
+	// NewValue is custom.auditfwd.new_value, nil when absent.
+	NewValue *NewValue
+	// OutsideBusinessHours is custom.auditfwd.outside_business_hours:
+	// the rule fires only outside Options.BusinessHours.
+	OutsideBusinessHours bool
+	optLine              int // of custom.auditfwd
 
 	Correlation *Correlation // nil for a detection rule
 
@@ -247,11 +256,14 @@ func parseRule(file string, n *yaml.Node) (*Rule, error) {
 				r.Generate = v.Value == "true"
 			}
 		case "custom":
-			var m map[string]any
-			if err = v.Decode(&m); err != nil {
-				err = errAt(v, "custom must be a map: %v", err)
+			// The engine options first: their errors have the lines.
+			if err = parseEngineOptions(r, v); err == nil {
+				var m map[string]any
+				if err = v.Decode(&m); err != nil {
+					err = errAt(v, "custom must be a map: %v", err)
+				}
+				r.Custom = m
 			}
-			r.Custom = m
 		case "action":
 			err = errAt(k, "action (Sigma v1 rule collections) is not supported: write each rule in full")
 		case "filter":
@@ -278,6 +290,8 @@ func parseRule(file string, n *yaml.Node) (*Rule, error) {
 	switch {
 	case corr != nil && r.detection != nil:
 		return nil, errAt(corr, "a rule has either detection or correlation, not both")
+	case corr != nil && (r.NewValue != nil || r.OutsideBusinessHours):
+		return nil, &lineError{line: r.optLine, msg: "custom.auditfwd engine options apply to detection rules, not correlations"}
 	case corr != nil:
 		c, err := parseCorrelation(corr)
 		if err != nil {
@@ -452,6 +466,11 @@ func parseTimespan(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("timespan %q must be more than zero", s)
 	}
 	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[m[2]]
+	// Nine digits of days overflow a Duration (about 292 years) into a
+	// negative or wrapped span, which would silently change the rule.
+	if time.Duration(n) > math.MaxInt64/unit {
+		return 0, fmt.Errorf("timespan %q is too long (at most about 106000d)", s)
+	}
 	return time.Duration(n) * unit, nil
 }
 

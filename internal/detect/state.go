@@ -1,20 +1,36 @@
 package detect
 
 import (
+	"container/heap"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // stateVersion is bumped when the state layout changes; Restore refuses
-// any other.
-const stateVersion = 1
+// a newer one (an older binary would drop what it does not know) and
+// reads the older ones: 1 had no new_values.
+const stateVersion = 2
 
 type stateDoc struct {
 	Version   int                          `json:"version"`
 	Watermark int64                        `json:"watermark"`
 	NextSweep int64                        `json:"next_sweep"`
 	Rules     map[string]map[string]*group `json:"rules"` // rule id -> group key -> pending matches
+	// NewValues: new_value rule id -> what it learned.
+	NewValues map[string]*nvState `json:"new_values,omitempty"`
+}
+
+type nvState struct {
+	Fields string   `json:"fields"` // field and group-by, 0x1f between
+	Start  int64    `json:"start"`  // learning started at (event time, unix ns)
+	Values []nvPair `json:"values"` // by key
+}
+
+type nvPair struct {
+	K string `json:"k"` // group-by values and the value, 0x1f between
+	T int64  `json:"t"` // last seen (event time, unix ns)
 }
 
 // State returns the correlation state: every pending match of every open
@@ -32,6 +48,21 @@ func (e *Engine) State() []byte {
 			doc.Rules[c.rule.ID] = c.groups
 		}
 	}
+	for _, d := range e.det {
+		n := d.nv
+		if n == nil || !n.started {
+			continue
+		}
+		st := &nvState{Fields: n.fieldsID, Start: n.start, Values: make([]nvPair, 0, len(n.seen))}
+		for _, p := range n.seen {
+			st.Values = append(st.Values, nvPair{K: p.key, T: p.last})
+		}
+		slices.SortFunc(st.Values, func(a, b nvPair) int { return strings.Compare(a.K, b.K) })
+		if doc.NewValues == nil {
+			doc.NewValues = map[string]*nvState{}
+		}
+		doc.NewValues[d.rule.ID] = st
+	}
 	b, err := json.Marshal(doc)
 	if err != nil {
 		panic("detect: state does not encode: " + err.Error())
@@ -48,6 +79,14 @@ type RestoreReport struct {
 	// DroppedEntries counts the pending matches dropped: those of unknown
 	// rules, and those naming a rule position the rule no longer has.
 	DroppedEntries int
+	// ResetRules: new_value rules whose field or group-by changed since
+	// the state was saved: what they learned no longer applies, so it is
+	// dropped and they learn again from the next event.
+	ResetRules []string
+	// DroppedValues counts the remembered (group, value) pairs dropped:
+	// those of unknown and reset rules, and the least recently seen
+	// beyond Options.NewValueLimit.
+	DroppedValues int
 }
 
 // Restore replaces the correlation state with one State returned. An
@@ -60,8 +99,8 @@ func (e *Engine) Restore(b []byte) (RestoreReport, error) {
 			return rep, fmt.Errorf("detect: correlation state: %w", err)
 		}
 	}
-	if doc.Version != stateVersion {
-		return rep, fmt.Errorf("detect: correlation state version %d, want %d", doc.Version, stateVersion)
+	if doc.Version < 1 || doc.Version > stateVersion {
+		return rep, fmt.Errorf("detect: correlation state version %d, want 1 to %d", doc.Version, stateVersion)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -79,7 +118,58 @@ func (e *Engine) Restore(b []byte) (RestoreReport, error) {
 			}
 		}
 	}
+	nvByID := map[string]*newValuer{}
+	for _, d := range e.det {
+		if d.nv != nil {
+			nvByID[d.rule.ID] = d.nv
+		}
+	}
+	for id, st := range doc.NewValues {
+		if st == nil {
+			continue
+		}
+		n := nvByID[id]
+		switch {
+		case n == nil:
+			if !slices.Contains(rep.UnknownRules, id) {
+				rep.UnknownRules = append(rep.UnknownRules, id)
+			}
+			rep.DroppedValues += len(st.Values)
+		case st.Fields != n.fieldsID:
+			rep.ResetRules = append(rep.ResetRules, id)
+			rep.DroppedValues += len(st.Values)
+		}
+	}
 	slices.Sort(rep.UnknownRules)
+	slices.Sort(rep.ResetRules)
+	for _, n := range nvByID {
+		n.seen, n.lru, n.started, n.start = map[string]*pair{}, nil, false, 0
+	}
+	for id, n := range nvByID {
+		st := doc.NewValues[id]
+		if st == nil || st.Fields != n.fieldsID {
+			continue
+		}
+		n.started, n.start = true, st.Start
+		for _, v := range st.Values {
+			if p := n.seen[v.K]; p != nil {
+				p.last = max(p.last, v.T)
+				continue
+			}
+			p := &pair{key: v.K, last: v.T}
+			n.seen[v.K] = p
+			n.lru = append(n.lru, p)
+		}
+		for i, p := range n.lru {
+			p.idx = i
+		}
+		heap.Init(&n.lru)
+		for len(n.seen) > n.limit {
+			p := heap.Pop(&n.lru).(*pair)
+			delete(n.seen, p.key)
+			rep.DroppedValues++
+		}
+	}
 	for _, c := range e.cor {
 		c.groups = map[string]*group{}
 		for key, g := range doc.Rules[c.rule.ID] {

@@ -83,7 +83,7 @@ func TestRestoreRefusesAndReports(t *testing.T) {
 	f := newFeeder(t)
 	f.feed(ev("login", "failure", "admin", ""), 0)
 	before := f.e.State()
-	for _, bad := range []string{"{", `{"version":2}`, `{"version":1,"rules":{"burst":{"k":{"e":"x"}}}}`} {
+	for _, bad := range []string{"{", `{"version":3}`, `{"version":0}`, `{"version":1,"rules":{"burst":{"k":{"e":"x"}}}}`} {
 		if _, err := f.e.Restore([]byte(bad)); err == nil {
 			t.Errorf("Restore(%s) accepted", bad)
 		}
