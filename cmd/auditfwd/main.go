@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // detections.business_hours names a zone; a container may have no zoneinfo
 
 	"github.com/sirupsen/logrus"
 

@@ -38,7 +38,8 @@ type Detections struct {
 	rules []*detect.Rule
 	// sum is a digest of every rule file read: a reload rebuilds the
 	// engines when the config or any rule file changed.
-	sum [32]byte
+	sum   [32]byte
+	hours *detect.BusinessHours
 }
 
 // LoadDetections loads the rules cfg.Detections names and compiles them
@@ -63,18 +64,12 @@ func LoadDetections(cfg *config.Config) (*Detections, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	// TEMPORARY until the engine runs custom.auditfwd options: a rule
-	// that needs one is not run (as plain Sigma it would fire on every
-	// matching event).
-	runnable := d.rules[:0]
-	for _, r := range d.rules {
-		_, nv := r.Option("new_value")
-		_, bh := r.Option("outside_business_hours")
-		if !nv && !bh {
-			runnable = append(runnable, r)
-		}
+	bh := d.cfg.BusinessHours
+	hours, err := detect.ParseBusinessHours(bh.Timezone, bh.Days, bh.Hours)
+	if err != nil {
+		return nil, fmt.Errorf("detections.business_hours: %w", err)
 	}
-	d.rules = runnable
+	d.hours = hours
 	if _, err := d.engine(); err != nil {
 		return nil, err
 	}
@@ -137,7 +132,22 @@ func (d *Detections) engine() (*detect.Engine, error) {
 }
 
 func (d *Detections) options() detect.Options {
-	return detect.Options{MaxLateness: d.cfg.MaxLateness.D()}
+	o := detect.Options{MaxLateness: d.cfg.MaxLateness.D(), BusinessHours: d.hours}
+	for key, ov := range d.cfg.Overrides {
+		if ov.Disabled {
+			if o.Disabled == nil {
+				o.Disabled = map[string]bool{}
+			}
+			o.Disabled[key] = true
+		}
+		if ov.Level != "" {
+			if o.Levels == nil {
+				o.Levels = map[string]string{}
+			}
+			o.Levels[key] = ov.Level
+		}
+	}
+	return o
 }
 
 // same tells whether o runs the same rules with the same settings.

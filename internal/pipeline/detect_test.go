@@ -326,3 +326,28 @@ func TestDetectionsOffByDefault(t *testing.T) {
 		t.Fatalf("enabled: false: %d events, %d alerts", len(events), len(alerts))
 	}
 }
+
+// detections.overrides turn a rule off (by file name) and a typo in them
+// is refused before anything runs, as is a business-hours time zone that
+// does not exist.
+func TestDetectionOverrides(t *testing.T) {
+	h := newDetHarness(t)
+	h.burst(t0.Add(-30*time.Minute), 5, "x")
+	h.run(h.yaml("  overrides: {mr_wss_audit_admin_signin_failed_burst: {disabled: true}, mr_wss_audit_admin_signin_failed_burst_step: {disabled: true}, mr_wss_audit_admin_signin_success_after_failures: {disabled: true}}\n"))
+	events, alerts := readOut(t, h.out("local"))
+	if len(events) != 5 || len(alertsOf(alerts, burstTitle)) != 0 {
+		t.Fatalf("disabled burst rule: %d events, alerts %+v", len(events), alerts)
+	}
+	hh := &harness{t: t, dir: h.dir, clock: h.clock}
+	for _, bad := range []string{
+		"  overrides: {no_such_rule: {disabled: true}}\n",
+		"  business_hours: {timezone: Mars/Olympus}\n",
+	} {
+		c := hh.config(h.yaml(bad))
+		if _, err := LoadDetections(c); err == nil {
+			t.Errorf("%q loaded", bad)
+		} else {
+			t.Logf("%q: %v", bad, err)
+		}
+	}
+}
