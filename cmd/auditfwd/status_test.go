@@ -348,3 +348,35 @@ func TestStatusAgainstRunningAgent(t *testing.T) {
 		t.Fatalf("stopped agent: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// With detections on, status says how many rules run and lists the alerts
+// of the last hour by rule, most first.
+func TestStatusShowsAlerts(t *testing.T) {
+	now := time.Now().Unix()
+	metrics := fmt.Sprintf(statusMetrics, now, now) + `# TYPE auditfwd_detect_rules gauge
+auditfwd_detect_rules{source="eu"} 21
+# TYPE auditfwd_detect_events_evaluated_total counter
+auditfwd_detect_events_evaluated_total{source="eu"} 1100
+# TYPE auditfwd_detect_alerts_total counter
+auditfwd_detect_alerts_total{source="eu",rule_id="r1",rule="Burst of Failed Sign-Ins"} 4
+auditfwd_detect_alerts_total{source="eu",rule_id="r2",rule="Policy Rule Deleted"} 9
+# TYPE auditfwd_detect_alerts_last_hour gauge
+auditfwd_detect_alerts_last_hour{source="eu",rule_id="r1",rule="Burst of Failed Sign-Ins"} 3
+auditfwd_detect_alerts_last_hour{source="eu",rule_id="r2",rule="Policy Rule Deleted"} 0
+`
+	srv := fakeAgent(t, metrics, `{"ready":true,"sources":{"eu":"ok","us":"ok"},"outputs":{"kafka":"ok","local":"ok"}}`)
+	code, stdout, stderr := runStatus("--url", srv.URL)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "detections on eu: 21 rules, 1100 events evaluated, 3 alerts in the last hour") {
+		t.Errorf("no detections line:\n%s", stdout)
+	}
+	first, second := strings.Index(stdout, "Burst of Failed Sign-Ins"), strings.Index(stdout, "Policy Rule Deleted")
+	if first < 0 || second < first {
+		t.Errorf("alerts not listed, last hour first:\n%s", stdout)
+	}
+	if strings.Contains(stdout, "detections on us") {
+		t.Errorf("us has no detections:\n%s", stdout)
+	}
+}
