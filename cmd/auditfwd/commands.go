@@ -311,6 +311,7 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	days := fs.Int("days", 0, "days of history (0: the demo's default)")
 	user := fs.String("username", "", "expected Basic auth user (default: the demo's)")
 	pass := fs.String("password", "", "expected Basic auth password (default: the demo's)")
+	accessLines := fs.Int("access-lines", 0, "access-log lines per hour of the Sync API (0: the demo's default)")
 	if done, code := parseFlags(fs, args, stdout); done {
 		return code
 	}
@@ -333,6 +334,16 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "simulate: %v\n", err)
 		return exitUsage
 	}
+	ac := simulator.DemoSyncConfig(now)
+	ac.Username, ac.Password = sc.Username, sc.Password
+	if *accessLines > 0 {
+		ac.LinesPerHour = *accessLines
+	}
+	syncSim, err := simulator.NewSync(ac)
+	if err != nil {
+		fmt.Fprintf(stderr, "simulate: %v\n", err)
+		return exitUsage
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "simulate: %v\n", err)
@@ -340,7 +351,9 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "WSS audit API simulator on http://%s%s (user %q, %d records from %s)\n",
 		ln.Addr(), sc.Path, sc.Username, sc.Records, sc.Start.Format(time.RFC3339))
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "WSS Sync API (access logs) on http://%s%s (%d lines an hour from %s)\n",
+		ln.Addr(), simulator.SyncPath, ac.LinesPerHour, ac.Start.Format(time.RFC3339))
+	srv := &http.Server{Handler: simulator.Mux(sim, syncSim), ReadHeaderTimeout: 10 * time.Second}
 	log := logrus.New()
 	log.SetOutput(stderr)
 	ctx, stop := signalContext(log)
