@@ -26,10 +26,10 @@ echo "== go test -race (full suite, real peers)"
 mkdir -p bin
 go test -race -count=1 -timeout 40m ./... 2>&1 | tee bin/test.log
 echo "== fuzz seed corpora ran as part of go test; short fuzz smoke:"
-for target in "FuzzParse ./internal/event/" "FuzzParseTime ./internal/event/" "FuzzCanonicalText ./internal/event/" "FuzzDecode ./internal/source/wss/" "FuzzLookup ./outputs/kafka/" "FuzzCEF ./outputs/syslog/" "FuzzLEEF ./outputs/syslog/" "Fuzz5424 ./outputs/syslog/" "FuzzTruncateJSON ./outputs/syslog/" "FuzzDecodeMatchesStdlib ./internal/event/" "FuzzCondition ./internal/detect/" "FuzzRule ./internal/detect/" "FuzzScan ./internal/detect/"; do
+for target in "FuzzParse ./internal/event/" "FuzzParseTime ./internal/event/" "FuzzCanonicalText ./internal/event/" "FuzzDecode ./internal/source/wss/" "FuzzLookup ./outputs/kafka/" "FuzzCEF ./outputs/syslog/" "FuzzLEEF ./outputs/syslog/" "Fuzz5424 ./outputs/syslog/" "FuzzTruncateJSON ./outputs/syslog/" "FuzzDecodeMatchesStdlib ./internal/event/" "FuzzCondition ./internal/detect/" "FuzzRule ./internal/detect/" "FuzzScan ./internal/detect/" "FuzzBusinessHours ./internal/detect/" "FuzzTrailer ./internal/source/wssaccess/" "FuzzELFFLine ./internal/source/wssaccess/" "FuzzArchive ./internal/source/wssaccess/ 300"; do
   set -- $target
   # A count, not a duration: with a duration the fuzz engine's deadline
   # also covers gathering the corpus's baseline coverage, and on a slow
   # machine a large corpus ends in "context deadline exceeded".
-  go test -run='^$' -fuzz="^$1\$" -fuzztime=20000x "$2"
+  go test -run='^$' -fuzz="^$1\$" -fuzztime="${3:-20000}x" "$2"
 done
