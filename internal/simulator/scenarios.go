@@ -65,7 +65,7 @@ func Background(seed int64, start time.Time, days int) [][]byte {
 		{"Create", "User", "j.doe@example.com", "User created"},
 		{"Update", "User", "k.lee@example.com", "User updated"},
 		{"Execute", "Report", "Weekly Threat Summary", "Report run"},
-		{"Update", "Setting", "Data Retention", "Setting updated"},
+		{"Update", "Setting", "Session Timeout", "Setting updated"},
 	}
 	for d := 0; d < days; d++ {
 		day := day0.Add(time.Duration(d) * 24 * time.Hour)
