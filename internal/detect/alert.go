@@ -37,6 +37,10 @@ type Alert struct {
 	// start, hex. A crash and a replay of the same events give the same
 	// hash, so the alert is deduplicated like a record.
 	Hash string
+
+	// Source, when set, is the source (tenant) whose events fired the
+	// alert: labels.source, as in the events. Not part of Hash.
+	Source string
 }
 
 // GroupValue is one group-by field of a correlation alert.
@@ -125,7 +129,12 @@ type ecsAlert struct {
 	Threat    *ecsThreat  `json:"threat,omitempty"`
 	Related   ecsRelated  `json:"related"`
 	Tags      []string    `json:"tags,omitempty"`
+	Labels    *ecsLabels  `json:"labels,omitempty"`
 	Auditfwd  ecsAuditfwd `json:"auditfwd"`
+}
+
+type ecsLabels struct {
+	Source string `json:"source"`
 }
 
 type ecsVersion struct {
@@ -206,6 +215,9 @@ func (a *Alert) ECS() []byte {
 		Related:  ecsRelated{Hash: a.Hashes, User: a.Users, IP: a.IPs},
 		Tags:     a.Tags,
 		Auditfwd: ecsAuditfwd{ecsAlertInfo{Type: a.Type, Count: a.Count, Group: a.Group}},
+	}
+	if a.Source != "" {
+		doc.Labels = &ecsLabels{Source: a.Source}
 	}
 	if a.Author != "" {
 		for _, s := range strings.Split(a.Author, ",") {

@@ -250,6 +250,7 @@ func (s *sourceRunner) evaluate(ws *windowState, ev event.Event, anchor int64) e
 			st.Duplicate.Add(1)
 			continue
 		}
+		a.Source = s.cfg.Name // labels.source, as in the events
 		alert := event.Event{Hash: h, Time: a.Time.UTC(), Doc: a.ECS()}
 		now := time.Now()
 		for _, sk := range dt.sinks {

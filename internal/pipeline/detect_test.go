@@ -154,6 +154,9 @@ type alertDoc struct {
 	Related struct {
 		Hash []string `json:"hash"`
 	} `json:"related"`
+	Labels struct {
+		Source string `json:"source"`
+	} `json:"labels"`
 }
 
 // readOut splits an output file into event hashes (by event.id) and alerts.
@@ -265,6 +268,9 @@ func TestDetectionAlertOnceAcrossRepolls(t *testing.T) {
 	checkBurst(t, events, alerts, ids...)
 	if len(alerts) != 1 {
 		t.Fatalf("%d alerts, want 1: %+v", len(alerts), alerts)
+	}
+	if alerts[0].Labels.Source != "t1" {
+		t.Fatalf("alert labels.source %q, want the source's name t1", alerts[0].Labels.Source)
 	}
 }
 
