@@ -305,15 +305,25 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 }
 
 func cmdSimulate(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("simulate", "simulate [--addr 127.0.0.1:8080] [--records N] [--days D]", stderr)
+	fs := newFlags("simulate", "simulate [--addr 127.0.0.1:8080] [--records N] [--days D] [--scenarios [--truth FILE]]", stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	records := fs.Int("records", 0, "unique valid records (0: the demo's default)")
 	days := fs.Int("days", 0, "days of history (0: the demo's default)")
 	user := fs.String("username", "", "expected Basic auth user (default: the demo's)")
 	pass := fs.String("password", "", "expected Basic auth password (default: the demo's)")
 	accessLines := fs.Int("access-lines", 0, "access-log lines per hour of the Sync API (0: the demo's default)")
+	scenarios := fs.Bool("scenarios", false, "serve the attack scenarios instead: 24 days of benign admin work up to today's midnight, with attacks planted in the last week")
+	truth := fs.String("truth", "", "with --scenarios: write the scenarios' ground truth (planted record ids and event hashes, the rules each must fire) to this JSON file")
 	if done, code := parseFlags(fs, args, stdout); done {
 		return code
+	}
+	if *scenarios && (*days > 0 || *records > 0) {
+		fmt.Fprintln(stderr, "simulate: --scenarios has its own records and days; drop --records and --days")
+		return exitUsage
+	}
+	if *truth != "" && !*scenarios {
+		fmt.Fprintln(stderr, "simulate: --truth needs --scenarios")
+		return exitUsage
 	}
 	now := time.Now().UTC()
 	sc := simulator.DemoConfig(now)
@@ -322,6 +332,9 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	}
 	if *records > 0 {
 		sc.Records = *records
+	}
+	if *scenarios {
+		sc = scenarioConfig(sc, now)
 	}
 	if *user != "" {
 		sc.Username = *user
@@ -343,6 +356,14 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "simulate: %v\n", err)
 		return exitUsage
+	}
+	sc = sim.Config()
+	if *truth != "" {
+		if err := writeGroundTruth(sim, *truth); err != nil {
+			fmt.Fprintf(stderr, "simulate: %v\n", err)
+			return exitRuntime
+		}
+		fmt.Fprintf(stdout, "ground truth of %d scenarios written to %s\n", len(sim.Labels()), *truth)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

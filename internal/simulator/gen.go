@@ -60,6 +60,10 @@ var identityOrder = [numFacts]uint8{0, 1, 2, 3, 4, 5, 6, 7, 8}
 
 // fill generates record i into r.
 func (s *Simulator) fill(r *rec, i int) {
+	if s.table != nil {
+		s.fillPlanted(r, i)
+		return
+	}
 	r.i = i
 	r.ms, r.timeFmt = s.timeOf(i)
 	r.lateMs = s.lateMs(i)
@@ -123,6 +127,14 @@ func (s *Simulator) fill(r *rec, i int) {
 		}
 	}
 
+	s.style(r, &g)
+	r.malKind = uint8(g.intn(numMalKinds))
+	r.malSeed = g.next()
+}
+
+// style picks r's key names, key order and extra keys for the configured
+// schema; generated and planted (scenario) records share it.
+func (s *Simulator) style(r *rec, g *rng) {
 	switch s.cfg.Schema {
 	case "alt":
 		r.keys = altKeys
@@ -137,7 +149,7 @@ func (s *Simulator) fill(r *rec, i int) {
 			j := g.intn(k + 1)
 			r.order[k], r.order[j] = r.order[j], r.order[k]
 		}
-		r.extras |= s.pickExtras(&g)
+		r.extras |= s.pickExtras(g)
 		if r.keys[factMessage] != 0 {
 			// "details" is also a message candidate: only nest details
 			// when "description" wins the candidate order anyway.
@@ -146,11 +158,8 @@ func (s *Simulator) fill(r *rec, i int) {
 	default:
 		r.keys = [numFacts]uint8{}
 		r.order = identityOrder
-		r.extras |= s.pickExtras(&g)
+		r.extras |= s.pickExtras(g)
 	}
-
-	r.malKind = uint8(g.intn(numMalKinds))
-	r.malSeed = g.next()
 }
 
 func (s *Simulator) pickExtras(g *rng) uint8 {

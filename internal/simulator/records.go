@@ -48,6 +48,9 @@ func (s *Simulator) chance(i, salt int, rate float64) bool {
 // of Records equal slots, so rawMs is non-decreasing in i and a time window
 // maps to an index range by binary search.
 func (s *Simulator) rawMs(i int) int64 {
+	if s.table != nil {
+		return s.table[i].ms
+	}
 	off := int64((float64(i) + unit(s.hash(i, saltTime))) * s.msPerRecord)
 	if off >= s.spanMs {
 		off = s.spanMs - 1
@@ -71,6 +74,14 @@ func (s *Simulator) timeOf(i int) (ms int64, format uint8) {
 	case "alt":
 		return ms, fmtEpochMilli
 	case "mixed":
+		if s.table != nil {
+			// Planted records keep their milliseconds: a seconds-only
+			// format could move a burst's events onto one instant.
+			if s.hash(i, saltTimeFormat)%2 == 0 {
+				return ms, fmtEpochMilli
+			}
+			return ms, fmtRFC3339Milli
+		}
 		format = uint8(s.hash(i, saltTimeFormat) % 3)
 		if format == fmtSpaceSeconds {
 			sec := floorDiv(ms, 1000)

@@ -4,6 +4,10 @@
 // faults. It backs `auditfwd demo`, `auditfwd simulate`, the end-to-end tests
 // and the benchmarks, so responses are streamed and every record is generated
 // on demand from (Seed, index): memory does not grow with Records.
+//
+// Config.Scenarios serves instead a scenario tenant with ground truth
+// (scenario.go): weeks of benign admin work with labelled attacks planted,
+// on which the rule pack is proven (internal/detect/scenario_test.go).
 package simulator
 
 import (
@@ -38,6 +42,13 @@ type Config struct {
 	// of (Seed, request number): the same window fetched twice comes back in
 	// two orders (duplicates and malformed entries still follow their record).
 	Shuffle bool
+
+	// Scenarios replaces the generated records with the scenario tenant
+	// (scenario.go): weeks of benign admin work with attacks planted in
+	// its last week, each labelled with the rules it must fire (Labels).
+	// Records must then be 0 and HostileRate 0 (a hostile string would
+	// overwrite a planted name); End must leave room for ScenarioDays.
+	Scenarios bool
 
 	Shape      string // "array" (default), "data", "records", "auditLogs", "items", "results"
 	Schema     string // "default", "alt", "mixed"
@@ -81,6 +92,11 @@ type Simulator struct {
 
 	malOnce  sync.Once
 	malCount int
+
+	// Scenario tenant (Config.Scenarios): the records in time order and
+	// their ground truth. nil otherwise.
+	table  []rec
+	labels []Label
 }
 
 // New validates cfg, fills defaults and returns a ready simulator. It does no
@@ -127,6 +143,11 @@ func New(cfg Config) (*Simulator, error) {
 		s.idKeys[k] = mix64(base ^ uint64(k+101)*golden)
 	}
 	s.buildPeople()
+	if cfg.Scenarios {
+		s.table, s.labels = buildScenarios(cfg.Seed, cfg.Start)
+		s.cfg.Records = len(s.table)
+		s.labelIDs()
+	}
 	return s, nil
 }
 
@@ -139,6 +160,9 @@ func (c *Config) validate() error {
 	}
 	if c.Records < 0 {
 		errs = append(errs, errors.New("simulator: Records must be >= 0"))
+	}
+	if c.Scenarios {
+		errs = append(errs, c.validateScenarios()...)
 	}
 	if c.MaxLateness < 0 {
 		errs = append(errs, errors.New("simulator: MaxLateness must be >= 0"))
