@@ -23,7 +23,7 @@ func cmdBackfill(args []string, stdout, stderr io.Writer) int {
 	if done, code := parseFlags(fs, args, stdout); done {
 		return code
 	}
-	cfg, code := loadConfig(*cfgPath, stderr)
+	cfg, det, code := loadConfigAndRules(*cfgPath, stderr)
 	if cfg == nil {
 		return code
 	}
@@ -72,7 +72,7 @@ func cmdBackfill(args []string, stdout, stderr io.Writer) int {
 	pr := newProgressPrinter(stderr, isTerminal(stderr), *every)
 	bf := &pipeline.Backfill{Source: *source, From: from, To: to, Restart: *restart, Progress: pr.update}
 	var final *pipeline.BackfillProgress
-	code = runPipelineWith(cfg, log, stdout, pipeline.Options{Once: true, Backfill: bf}, hooks{
+	code = runPipelineWith(cfg, log, stdout, pipeline.Options{Once: true, Backfill: bf, Detections: det}, hooks{
 		onStart: func(p *pipeline.Pipeline) {
 			if bp := p.Backfill(); bp != nil {
 				if !bp.CompleteUpTo.IsZero() {

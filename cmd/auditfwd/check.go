@@ -19,7 +19,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if done, code := parseFlags(fs, args, stdout); done {
 		return code
 	}
-	cfg, code := loadConfig(*cfgPath, stderr)
+	cfg, _, code := loadConfigAndRules(*cfgPath, stderr)
 	if cfg == nil {
 		return code
 	}

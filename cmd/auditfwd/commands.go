@@ -83,7 +83,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if done, code := parseFlags(fs, args, stdout); done {
 		return code
 	}
-	cfg, code := loadConfig(*cfgPath, stderr)
+	cfg, det, code := loadConfigAndRules(*cfgPath, stderr)
 	if cfg == nil {
 		return code
 	}
@@ -96,7 +96,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		off := ""
 		cfg.Metrics.Listen = &off
 	}
-	return runPipelineWith(cfg, log, stdout, pipeline.Options{Once: *once}, hooks{reloadFrom: *cfgPath})
+	return runPipelineWith(cfg, log, stdout, pipeline.Options{Once: *once, Detections: det}, hooks{reloadFrom: *cfgPath})
 }
 
 // dryRunPipeline runs the sources against a throw-away copy of the state
@@ -272,7 +272,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	if done, code := parseFlags(fs, args, stdout); done {
 		return code
 	}
-	cfg, code := loadConfig(*cfgPath, stderr)
+	cfg, det, code := loadConfigAndRules(*cfgPath, stderr)
 	if cfg == nil {
 		return code
 	}
@@ -291,7 +291,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "  output %s: %s%s, queue %s (%s)\n", o.Name, o.Type, where, humanBytes(int64(o.Queue.MaxBytes)), o.Queue.Policy)
 	}
-	if det, _ := pipeline.LoadDetections(cfg); det != nil {
+	if det != nil {
 		to := "every output"
 		if len(cfg.Detections.Outputs) > 0 {
 			to = strings.Join(cfg.Detections.Outputs, ", ")
@@ -451,14 +451,14 @@ outputs:
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return exitRuntime
 	}
-	cfg, code := loadConfig(cfgPath, stderr)
+	cfg, det, code := loadConfigAndRules(cfgPath, stderr)
 	if cfg == nil {
 		return code
 	}
 	log := newLogger(cfg.Log, stderr)
 	log.WithField("simulator", "http://"+ln.Addr().String()).Info("demo: polling the built-in WSS simulator")
 	var st *pipeline.SourceStats
-	code = runPipelineWith(cfg, log, stdout, pipeline.Options{Once: true}, hooks{
+	code = runPipelineWith(cfg, log, stdout, pipeline.Options{Once: true, Detections: det}, hooks{
 		onEnd: func(p *pipeline.Pipeline) { st = p.SourceStats("demo") },
 	})
 	if code == exitOK && st != nil {

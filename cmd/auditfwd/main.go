@@ -143,18 +143,30 @@ func loadConfig(path string, stderr io.Writer) (*config.Config, int) {
 		fmt.Fprintf(stderr, "auditfwd: %v\n", err)
 		return nil, exitUsage
 	}
-	// The rules are part of the configuration: one that does not load is
-	// a configuration error, named with its file and line, before
-	// anything starts.
-	if _, err := pipeline.LoadDetections(cfg); err != nil {
+	return cfg, exitOK
+}
+
+// loadConfigAndRules is loadConfig plus the detection rules it names, for
+// the commands that run them (run, backfill, demo) or judge them (check,
+// validate). The rules are part of the configuration: one that does not
+// load is a configuration error, with its file and line, before anything
+// starts. The state commands use loadConfig alone: a rule typo must not
+// keep an operator from inspecting or repairing the state.
+func loadConfigAndRules(path string, stderr io.Writer) (*config.Config, *pipeline.Detections, int) {
+	cfg, code := loadConfig(path, stderr)
+	if cfg == nil {
+		return nil, nil, code
+	}
+	det, err := pipeline.LoadDetections(cfg)
+	if err != nil {
 		lines := strings.Split(err.Error(), "\n")
 		fmt.Fprintf(stderr, "%s: detections: %d rule error(s):\n", path, len(lines))
 		for _, l := range lines {
 			fmt.Fprintf(stderr, "  %s\n", l)
 		}
-		return nil, exitUsage
+		return nil, nil, exitUsage
 	}
-	return cfg, exitOK
+	return cfg, det, exitOK
 }
 
 func newLogger(cfg config.Log, w io.Writer) *logrus.Logger {

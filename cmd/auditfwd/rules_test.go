@@ -104,3 +104,30 @@ func TestRulesTestEngineOptions(t *testing.T) {
 		t.Fatalf("bad --tz: exit %d\n%s", code, stderr)
 	}
 }
+
+// A rule that does not load is a configuration error for the commands
+// that run or judge rules (with its file and line), and none for the
+// state commands: a rule typo must not keep an operator from the state.
+func TestRuleErrorsBlockRunNotState(t *testing.T) {
+	dir := t.TempDir()
+	rulesDir := filepath.Join(dir, "myrules")
+	os.MkdirAll(rulesDir, 0o700)
+	os.WriteFile(filepath.Join(rulesDir, "bad.yml"), []byte("title: Bad\nid: 0b0b0b0b-0000-4000-8000-000000000001\nlogsource: {product: broadcom_wss, service: audit}\ndetection:\n    sel: {event.action: x}\n    condition: sel and nope\nlevel: low\n"), 0o600)
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`state_dir: %q
+sources:
+  - {name: s, base_url: "https://127.0.0.1:1", username: u, password: p}
+outputs:
+  - {name: o, type: file, path: %q}
+detections:
+  rules: [%q]
+`, filepath.Join(dir, "state"), filepath.Join(dir, "out.ndjson"), rulesDir)), 0o600)
+	code, _, stderr := runBin(t, nil, "validate", "--config", cfg)
+	if code != exitUsage || !strings.Contains(stderr, "bad.yml") {
+		t.Fatalf("validate: exit %d, want 2 naming bad.yml:\n%s", code, stderr)
+	}
+	code, stdout, stderr := runBin(t, nil, "state", "show", "--config", cfg)
+	if strings.Contains(stderr, "rule error") || strings.Contains(stderr, "bad.yml") {
+		t.Fatalf("state show refused over a rule error: exit %d\n%s%s", code, stdout, stderr)
+	}
+}

@@ -75,6 +75,9 @@ type Options struct {
 	// ProgressEvery is how often a window response still being read is
 	// logged (default 30 s).
 	ProgressEvery time.Duration
+	// Detections are the rules cfg names, already loaded (by cmd, which
+	// reports their errors); nil loads them here.
+	Detections *Detections
 }
 
 // Pipeline is a configured, opened run.
@@ -149,8 +152,10 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 		p.Close()
 		return nil, err
 	}
-	if p.det, err = LoadDetections(cfg); err != nil {
-		return fail(err)
+	if p.det = opts.Detections; p.det == nil {
+		if p.det, err = LoadDetections(cfg); err != nil {
+			return fail(&SetupError{fmt.Errorf("detections: %w", err)})
+		}
 	}
 	p.dl, err = openDeadLetter(filepath.Join(cfg.StateDir, "deadletter.ndjson"), st.DeadLetterLen())
 	if err != nil {
