@@ -137,6 +137,15 @@ func cmdState(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "auditfwd state set: %v\n", err)
 			return exitRuntime
 		}
+		if isAccessSource(cfg, *source) {
+			// The Sync API token is dropped: the next run asks token=none
+			// from the cursor's hour.
+			if err := st.SetSourceValue(*source, state.KeySync, pipeline.AccessRestartAt(t)); err != nil {
+				fmt.Fprintf(stderr, "auditfwd state set: %v\n", err)
+				return exitRuntime
+			}
+			t = t.UTC().Truncate(time.Hour)
+		}
 		from := "none"
 		if had {
 			from = old.UTC().Format(time.RFC3339)
@@ -315,4 +324,14 @@ func parseTimeArg(s string, now time.Time) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2026-11-20T00:00:00Z), a date (2026-11-20), now or now-36h", s)
+}
+
+// isAccessSource tells whether the config names source as a wss_access one.
+func isAccessSource(cfg *config.Config, source string) bool {
+	for _, sc := range cfg.Sources {
+		if sc.Name == source {
+			return sc.Access != nil
+		}
+	}
+	return false
 }

@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/auditfwd/auditfwd/internal/event"
+	"github.com/auditfwd/auditfwd/internal/source/wssaccess"
 	"github.com/auditfwd/auditfwd/outputs/elasticsearch"
 	"github.com/auditfwd/auditfwd/outputs/file"
 	"github.com/auditfwd/auditfwd/outputs/kafka"
@@ -90,6 +91,50 @@ type Source struct {
 
 	// StartTime is Start resolved against the load time.
 	StartTime time.Time `yaml:"-"`
+
+	// Access holds a wss_access source's own keys (nil for wss_audit):
+	// the access-log Sync API shares only name, type and
+	// checkpoint_records with the audit API's keys above.
+	Access *wssaccess.Config `yaml:"-"`
+}
+
+// TypeAccess is the type of the access-log (Sync API) source.
+const TypeAccess = "wss_access"
+
+// accessSource is the keys a wss_access source may have.
+type accessSource struct {
+	Name             string `yaml:"name"`
+	Type             string `yaml:"type"`
+	Checkpoint       int    `yaml:"checkpoint_records"`
+	wssaccess.Config `yaml:",inline"`
+}
+
+// UnmarshalYAML decodes a source by its type: the audit keys, or for
+// wss_access the Sync API's own.
+func (s *Source) UnmarshalYAML(n *yaml.Node) error {
+	type plain Source
+	if mappingType(n) != TypeAccess {
+		return n.Decode((*plain)(s))
+	}
+	var a accessSource
+	if err := n.Decode(&a); err != nil {
+		return err
+	}
+	*s = Source{Name: a.Name, Type: a.Type, Checkpoint: a.Checkpoint, Access: &a.Config}
+	return nil
+}
+
+// mappingType is the value of a mapping's type key ("" without one).
+func mappingType(n *yaml.Node) string {
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "type" {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
 }
 
 // Params are the query parameter names of the audit API.
@@ -351,6 +396,12 @@ func (c *Config) readSecretFiles(errs *Errors) {
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		p := fmt.Sprintf("sources[%d]", i)
+		if s.Access != nil {
+			for _, e := range s.Access.ReadSecretFiles() {
+				*errs = append(*errs, fmt.Errorf("%s.%v", p, e)) // e starts with its key
+			}
+			continue
+		}
 		if s.UsernameFile != "" {
 			if s.Username != "" {
 				*errs = append(*errs, fmt.Errorf("%s: set username or username_file, not both", p))

@@ -59,6 +59,10 @@ func (c *Config) SetDefaults() {
 	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
+		if s.Access != nil {
+			s.setAccessDefaults()
+			continue
+		}
 		def(&s.Type, "wss_audit")
 		def(&s.Path, DefaultPath)
 		def(&s.DateFormat, "date")
@@ -176,8 +180,12 @@ func (c *Config) Validate(now time.Time) []error {
 		} else {
 			names["s:"+s.Name] = p
 		}
+		if s.Access != nil {
+			errs = append(errs, s.validateAccess(p, now, add)...)
+			continue
+		}
 		if s.Type != "wss_audit" {
-			add(p+".type", "must be wss_audit (got %q)", s.Type)
+			add(p+".type", "must be wss_audit or %s (got %q)", TypeAccess, s.Type)
 		}
 		// The URL is printed without userinfo or query (outputs.ShowURL):
 		// error messages reach terminals and logs.

@@ -30,10 +30,14 @@ func Warnings(c *Config) []Warning {
 	}
 	for i, s := range c.Sources {
 		p := fmt.Sprintf("sources[%d]", i)
-		if cleartext(s.BaseURL) {
+		base, skip := s.BaseURL, s.TLS.InsecureSkipVerify
+		if s.Access != nil {
+			base, skip = s.Access.BaseURL, s.Access.TLS.InsecureSkipVerify
+		}
+		if cleartext(base) {
 			add(p+".base_url", "is http://: the WSS username and password go over the network unencrypted; use https://")
 		}
-		if s.TLS.InsecureSkipVerify {
+		if skip {
 			add(p+".tls.insecure_skip_verify", skipVerify)
 		}
 	}

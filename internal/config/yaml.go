@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding"
 	"fmt"
 	"os"
 	"reflect"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/auditfwd/auditfwd/internal/source/wssaccess"
 )
 
 // expandEnv replaces ${VAR} and ${VAR:-default} in every scalar value (never
@@ -106,6 +109,11 @@ var (
 	durationType   = reflect.TypeOf(Duration(0))
 	stdDurationTyp = reflect.TypeOf(time.Duration(0))
 	byteSizeType   = reflect.TypeOf(ByteSize(0))
+	// The wss_access source's own types parse themselves (UnmarshalText).
+	textTypes = map[reflect.Type]string{
+		reflect.TypeOf(wssaccess.Duration(0)): "0s",
+		reflect.TypeOf(wssaccess.ByteSize(0)): "0",
+	}
 )
 
 // positiveDurations are keys whose zero would mean "never" or "spin": an
@@ -135,10 +143,17 @@ func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 		w.scalar(n, t, path)
 		return
 	}
+	if zero, ok := textTypes[t]; ok {
+		w.text(n, t, zero, path)
+		return
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			return // yaml's decoder reports the type mismatch
+		}
+		if t == reflect.TypeOf(Source{}) && mappingType(n) == TypeAccess {
+			t = reflect.TypeOf(accessSource{})
 		}
 		if t == reflect.TypeOf(Output{}) {
 			var ok bool
@@ -235,6 +250,19 @@ func (w *walker) scalar(n *yaml.Node, t reflect.Type, path string) {
 			w.fail(path, "%v (line %d)", err, n.Line)
 		}
 		n.Value, n.Tag = "0", "!!int"
+	}
+}
+
+// text checks a value of a type that parses itself, so that its error
+// names the key and line like the others.
+func (w *walker) text(n *yaml.Node, t reflect.Type, zero, path string) {
+	if n.Kind != yaml.ScalarNode {
+		return
+	}
+	u := reflect.New(t).Interface().(encoding.TextUnmarshaler)
+	if err := u.UnmarshalText([]byte(n.Value)); err != nil {
+		w.fail(path, "%v (line %d)", err, n.Line)
+		n.Value, n.Tag = zero, "!!str"
 	}
 }
 

@@ -180,6 +180,9 @@ func New(cfg *config.Config, outs []outputs.Output, log *logrus.Logger, opts Opt
 		for _, s := range p.srcs {
 			if s.cfg.Name == bf.Source {
 				found = true
+				if s.access != nil {
+					return fail(fmt.Errorf("backfill: source %s is %s: the Sync API has no time windows to fetch again; to read it again from an hour, move its cursor with `auditfwd state set` (the next run restarts there with token=none, and dedup drops what was delivered)", s.cfg.Name, config.TypeAccess))
+				}
 				if err := s.startBackfill(bf); err != nil {
 					return fail(fmt.Errorf("source %s: %w", s.cfg.Name, err))
 				}

@@ -47,6 +47,8 @@ type sourceRunner struct {
 
 	det *detector // nil while detections are off
 
+	access *accessSource // a wss_access source; nil for wss_audit
+
 	bf     *BackfillProgress // set while backfilling a past range
 	bfOpts *Backfill
 
@@ -57,20 +59,26 @@ type sourceRunner struct {
 
 // det is the rule set to run (nil: detections off).
 func newSourceRunner(p *Pipeline, sc config.Source, det *Detections) (*sourceRunner, error) {
-	hc, err := httpClient(sc)
-	if err != nil {
-		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
-	}
-	wc := wssConfig(sc)
-	wc.ProgressEvery = p.opts.ProgressEvery
-	client, err := wss.New(wc, hc)
-	if err != nil {
-		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
-	}
 	s := &sourceRunner{
-		p: p, cfg: sc, client: client, stats: &SourceStats{Detect: newDetectStats()}, started: time.Now(),
-		mapper: event.NewMapper(sc.Fields, sc.Name),
-		log:    p.log.WithField("source", sc.Name),
+		p: p, cfg: sc, stats: &SourceStats{Detect: newDetectStats()}, started: time.Now(),
+		log: p.log.WithField("source", sc.Name),
+	}
+	var err error
+	if sc.Access != nil {
+		if s.access, err = newAccessSource(p, sc); err != nil {
+			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+		}
+	} else {
+		hc, err := httpClient(sc)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+		}
+		wc := wssConfig(sc)
+		wc.ProgressEvery = p.opts.ProgressEvery
+		if s.client, err = wss.New(wc, hc); err != nil {
+			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+		}
+		s.mapper = event.NewMapper(sc.Fields, sc.Name)
 	}
 	if s.seen, err = p.seenSet(sc.Name); err != nil {
 		return nil, fmt.Errorf("source %s: %w", sc.Name, err)
@@ -161,6 +169,9 @@ func (e *errFatal) Unwrap() error { return e.err }
 
 // run polls until ctx ends or, with Once, until the source has caught up.
 func (s *sourceRunner) run(ctx context.Context) error {
+	if s.access != nil {
+		return s.runAccess(ctx)
+	}
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = s.cfg.Retry.InitialInterval.D()
 	bo.MaxInterval = s.cfg.Retry.MaxInterval.D()
@@ -674,6 +685,9 @@ var errCheckDone = errors.New("check: first record read")
 // at the first one: it proves the address, TLS, credential and body format
 // without keeping anything.
 func CheckSource(ctx context.Context, sc config.Source) error {
+	if sc.Access != nil {
+		return checkAccess(ctx, sc)
+	}
 	hc, err := httpClient(sc)
 	if err != nil {
 		return err

@@ -128,9 +128,17 @@ func (s *Store) SetCursor(source string, t time.Time) error {
 		if err != nil {
 			return err
 		}
+		// A Sync API token (wss_access) is a position of its own: it
+		// would carry on from where it was, not from the new cursor.
+		if err := src.Delete([]byte(KeySync)); err != nil {
+			return err
+		}
 		return src.Put(keyCursor, []byte(t.UTC().Format(time.RFC3339Nano)))
 	})
 }
+
+// KeySync is the source key of a wss_access source's Sync API token.
+const KeySync = "sync"
 
 // KeySeenRuns is the source key holding the seen-set's live-run list.
 const KeySeenRuns = "seen_runs"
@@ -156,9 +164,9 @@ func (s *Store) ResetSource(source, what string) error {
 		keys := []string{KeySeenRuns}
 		switch what {
 		case "cursor":
-			keys = []string{string(keyCursor), string(keyLastPollOK), "backfill"}
+			keys = []string{string(keyCursor), string(keyLastPollOK), "backfill", KeySync}
 		case "all":
-			keys = append(keys, string(keyCursor), string(keyLastPollOK), "backfill")
+			keys = append(keys, string(keyCursor), string(keyLastPollOK), "backfill", KeySync)
 		}
 		for _, k := range keys {
 			if err := src.Delete([]byte(k)); err != nil {

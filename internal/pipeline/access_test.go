@@ -1,0 +1,291 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/auditfwd/auditfwd/internal/config"
+	"github.com/auditfwd/auditfwd/internal/simulator"
+)
+
+// accessHarness is a simulated Sync API tenant and a state_dir.
+type accessHarness struct {
+	t     *testing.T
+	dir   string
+	sim   *simulator.SyncSimulator
+	srv   *httptest.Server
+	clock *fakeClock
+	start time.Time
+}
+
+func newAccessHarness(t *testing.T, mod func(*simulator.SyncConfig)) *accessHarness {
+	t.Helper()
+	h := &accessHarness{t: t, dir: t.TempDir(), clock: newClock(t0), start: t0.Add(-6 * time.Hour)}
+	sc := simulator.SyncConfig{
+		Username: "sync-user", Password: "sync-pass", Seed: 11, Start: h.start,
+		LinesPerHour: 1500, PageLines: 2000, FileLines: 600, HostileRate: 0.03,
+		FieldsChange: true, Now: h.clock.Now,
+	}
+	if mod != nil {
+		mod(&sc)
+	}
+	sim, err := simulator.NewSync(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.sim = sim
+	h.srv = httptest.NewServer(sim)
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *accessHarness) eventsPath() string { return filepath.Join(h.dir, "out", "events.ndjson") }
+
+func (h *accessHarness) yaml(extra string) string {
+	return fmt.Sprintf(`state_dir: %q
+shutdown_timeout: 20s
+sources:
+  - name: acc
+    type: wss_access
+    base_url: %s
+    username: sync-user
+    password: sync-pass
+    start: %s
+    min_request_interval: 0s
+%soutputs:
+  - {name: local, type: file, path: %q, batch: {flush_interval: 10ms}}
+`, filepath.Join(h.dir, "state"), h.srv.URL, h.start.Format(time.RFC3339), extra, h.eventsPath())
+}
+
+func (h *accessHarness) config(extra string) *config.Config {
+	h.t.Helper()
+	c, err := config.Parse([]byte(h.yaml(extra)), h.clock.Now())
+	if err != nil {
+		h.t.Fatalf("config: %v", err)
+	}
+	return c
+}
+
+func (h *accessHarness) run(c *config.Config) error {
+	h.t.Helper()
+	p, err := New(c, buildOuts(h.t, c, nil), quietLog(), Options{Once: true, Now: h.clock.Now, OnceMaxAttempts: 20})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	err = p.Run(ctx)
+	if cerr := p.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// hashesIn counts event.hash per line of an NDJSON file.
+func hashesIn(t *testing.T, path, field string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return out
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var d struct {
+			Event struct {
+				Hash    string `json:"hash"`
+				Dataset string `json:"dataset"`
+			} `json:"event"`
+			Hash string `json:"hash"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+			t.Fatalf("%s: line is not JSON: %v: %.200s", path, err, sc.Text())
+		}
+		h := d.Event.Hash
+		if field == "dead" {
+			h = d.Hash
+		} else if d.Event.Dataset != "wss.access" {
+			t.Fatalf("event.dataset %q: %.200s", d.Event.Dataset, sc.Text())
+		}
+		out[h]++
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// checkAccessOnce asserts that every line the simulator has for [from, to)
+// is in the output once or in the dead letter once, and nothing else is.
+func (h *accessHarness) checkAccessOnce(from, to time.Time) (events, dead int) {
+	h.t.Helper()
+	want := h.sim.SyncLineHashes(from, to)
+	got := hashesIn(h.t, h.eventsPath(), "event")
+	dl := hashesIn(h.t, filepath.Join(h.dir, "state", "deadletter.ndjson"), "dead")
+	missing, dup, extra := 0, 0, 0
+	for hs := range want {
+		k := hex.EncodeToString(hs[:])
+		n := got[k] + dl[k]
+		switch {
+		case n == 0:
+			missing++
+		case n > 1:
+			dup++
+		}
+	}
+	for k := range got {
+		var hs [32]byte
+		b, _ := hex.DecodeString(k)
+		copy(hs[:], b)
+		if _, ok := want[hs]; !ok {
+			extra++
+		}
+	}
+	if missing > 0 || dup > 0 || extra > 0 || len(want) == 0 {
+		h.t.Fatalf("exactly-once broken: %d lines, %d events, %d dead letters: %d missing, %d more than once, %d not served", len(want), len(got), len(dl), missing, dup, extra)
+	}
+	return len(got), len(dl)
+}
+
+func TestAccessDeliversEveryLineOnce(t *testing.T) {
+	h := newAccessHarness(t, nil)
+	if err := h.run(h.config("")); err != nil {
+		t.Fatal(err)
+	}
+	ev, dead := h.checkAccessOnce(h.start, t0.Add(time.Millisecond))
+	if dead == 0 || ev < 8000 {
+		t.Fatalf("%d events, %d dead letters: the hostile lines should give some", ev, dead)
+	}
+	var more int
+	for _, r := range h.sim.Requests() {
+		if r.SyncStatus == "more" {
+			more++
+		}
+	}
+	if more < 3 {
+		t.Fatalf("only %d 'more' pages: the test does not page", more)
+	}
+	// An hour later, the same state: only the new hour comes, once.
+	h.clock.Add(time.Hour)
+	if err := h.run(h.config("")); err != nil {
+		t.Fatal(err)
+	}
+	h.checkAccessOnce(h.start, t0.Add(time.Hour+time.Millisecond))
+	// Nothing new: a run sends nothing and commits nothing.
+	before := countLines(t, h.eventsPath())
+	if err := h.run(h.config("")); err != nil {
+		t.Fatal(err)
+	}
+	if n := countLines(t, h.eventsPath()); n != before {
+		t.Fatalf("a run with nothing new wrote %d lines", n-before)
+	}
+}
+
+func TestAccessSurvivesEveryFault(t *testing.T) {
+	h := newAccessHarness(t, nil)
+	for _, f := range []simulator.SyncFault{
+		{Abort: true},
+		{Status: http.StatusLocked, RetryAfter: "1"},
+		{Partial: true},
+		{Status: http.StatusServiceUnavailable, RetryAfter: "1"},
+		{Status: http.StatusTooManyRequests, RetryAfter: "1"},
+		{NoTrailer: true},
+		{Status: http.StatusGone, Body: "token expired"},
+		{Status: http.StatusInternalServerError},
+	} {
+		h.sim.InjectFault(f) // one per request, in this order
+	}
+	if err := h.run(h.config("")); err != nil {
+		t.Fatal(err)
+	}
+	h.checkAccessOnce(h.start, t0.Add(time.Millisecond))
+	seen := map[string]bool{}
+	restarts := 0
+	for i, r := range h.sim.Requests() {
+		seen[r.Fault] = true
+		if i > 0 && r.Query.Get("token") == "none" {
+			restarts++
+		}
+	}
+	for _, f := range []string{"abort", "423", "partial", "503", "429", "no-trailer", "410", "500"} {
+		if !seen[f] {
+			t.Errorf("fault %s was not served", f)
+		}
+	}
+	if restarts < 2 {
+		t.Errorf("%d restarts with token=none: the partial ZIP and the 410 each need one", restarts)
+	}
+}
+
+// A token that expires between runs (410) restarts from the hour of the
+// newest delivered line, less the lookback; nothing is lost or repeated.
+func TestAccessTokenExpiryRestarts(t *testing.T) {
+	h := newAccessHarness(t, func(c *simulator.SyncConfig) { c.TokenMaxAge = 30 * time.Minute })
+	if err := h.run(h.config("")); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Add(2 * time.Hour)
+	if err := h.run(h.config("")); err != nil {
+		t.Fatal(err)
+	}
+	h.checkAccessOnce(h.start, t0.Add(2*time.Hour+time.Millisecond))
+	var gone bool
+	var restart string
+	for _, r := range h.sim.Requests() {
+		if r.Status == http.StatusGone {
+			gone = true
+		} else if gone && restart == "" {
+			restart = r.Query.Get("startDate")
+		}
+	}
+	if !gone {
+		t.Fatal("no 410 was served: the test proves nothing")
+	}
+	want := fmt.Sprint(t0.Add(-restartLookback).UnixMilli())
+	if restart != want {
+		t.Fatalf("restart startDate %s, want %s (the newest line's hour less %s)", restart, want, restartLookback)
+	}
+}
+
+// A damaged archive (a CRC that does not match) is refused before any line
+// is queued, and repeated with the same token.
+func TestAccessDamagedArchiveQueuesNothing(t *testing.T) {
+	h := newAccessHarness(t, nil)
+	var n int
+	h.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n++
+		if n != 1 {
+			h.sim.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		h.sim.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		// Flip a byte in the middle of the first entry's compressed data.
+		body[200] ^= 0x55
+		w.WriteHeader(rec.Code)
+		w.Write(body)
+	})
+	if err := h.run(h.config("")); err != nil {
+		t.Fatal(err)
+	}
+	h.checkAccessOnce(h.start, t0.Add(time.Millisecond))
+	reqs := h.sim.Requests()
+	if len(reqs) < 2 || reqs[1].Query.Get("token") != reqs[0].Query.Get("token") {
+		t.Fatalf("the damaged answer was not repeated with the same token")
+	}
+}
