@@ -124,7 +124,7 @@ func (m *Mapper) Map(rec *Record, read time.Time) (event.Event, error) {
 // the raw value stays under wss.access.
 func (m *Mapper) MapTo(dst []byte, rec *Record, read time.Time) (event.Event, []byte, error) {
 	ev := event.Event{Hash: rec.Hash}
-	r := row{s: rec.Schema, vals: rec.Values}
+	r := row{s: rec.Schema, vals: rec.Values, plain: rec.plain}
 	if r.s == nil || len(r.vals) != len(r.s.Names) {
 		return ev, dst, &LineError{Entry: rec.Entry, Num: rec.Num, Reason: "record without its #Fields columns", Raw: rec.Raw, Hash: rec.Hash, Size: len(rec.Raw)}
 	}
@@ -145,9 +145,10 @@ func (m *Mapper) MapTo(dst []byte, rec *Record, read time.Time) (event.Event, []
 // row is a record's values seen through its schema, with the columns that
 // became ECS fields marked so that wss.access leaves them out.
 type row struct {
-	s    *Schema
-	vals [][]byte
-	used [MaxColumns / 64]uint64
+	s     *Schema
+	vals  [][]byte
+	plain bool // Record.plain
+	used  [MaxColumns / 64]uint64
 
 	date, clock []byte // the date and time columns, when they gave the time
 	ms          int    // the milliseconds of that time
@@ -354,14 +355,14 @@ func equalFold(b []byte, s string) bool {
 // and returns where its members start; close ends it, or removes it whole
 // when nothing was written, so no document has an empty object.
 
+// The names are passed written out (`"url":{`, `"domain":`): one append
+// of a constant instead of three per member.
 func open(b []byte, name string) ([]byte, int, int) {
 	start := len(b)
 	if b[len(b)-1] != '{' {
 		b = append(b, ',')
 	}
-	b = append(b, '"')
 	b = append(b, name...)
-	b = append(b, '"', ':', '{')
 	return b, start, len(b)
 }
 
@@ -376,16 +377,25 @@ func key(b []byte, mark int, name string) []byte {
 	if len(b) > mark {
 		b = append(b, ',')
 	}
-	b = append(b, '"')
-	b = append(b, name...)
-	return append(b, '"', ':')
+	return append(b, name...)
 }
 
-func str(b []byte, mark int, name string, v []byte) []byte {
+func (r *row) str(b []byte, mark int, name string, v []byte) []byte {
 	if len(v) == 0 {
 		return b
 	}
-	return event.AppendStringBytes(key(b, mark, name), v)
+	return r.appendStr(key(b, mark, name), v)
+}
+
+// appendStr writes v, a value of the row's line or a part of one, as a
+// JSON string: copied between quotes when the line is plain.
+func (r *row) appendStr(b, v []byte) []byte {
+	if r.plain {
+		b = append(b, '"')
+		b = append(b, v...)
+		return append(b, '"')
+	}
+	return event.AppendStringBytes(b, v)
 }
 
 func num(b []byte, mark int, name string, n uint64) []byte {
@@ -438,7 +448,7 @@ func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []b
 	}
 	b = append(b, ']')
 	mark := len(b) - 1 // members follow: always after a comma
-	b = str(b, mark, "action", r.take(colAction))
+	b = r.str(b, mark, `"action":`, r.take(colAction))
 	status, statusOK := parseUint(r.get(colStatus))
 	statusOK = statusOK && status >= 100 && status <= 999
 	outcome := "unknown"
@@ -451,16 +461,16 @@ func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []b
 	b = append(b, `,"outcome":"`...)
 	b = append(b, outcome...)
 	b = append(b, '"')
-	b = str(b, mark, "reason", r.take(colExceptionID))
+	b = r.str(b, mark, `"reason":`, r.take(colExceptionID))
 	if risk, ok := parseUint(r.get(colThreatRisk)); ok && risk <= 1000 {
 		r.mark(colThreatRisk)
-		b = num(b, mark, "risk_score", risk)
+		b = num(b, mark, `"risk_score":`, risk)
 	}
 	if ms, ok := parseUint(r.get(colTimeTaken)); ok && ms < 1<<40 {
 		r.mark(colTimeTaken)
-		b = num(b, mark, "duration", ms*1e6)
+		b = num(b, mark, `"duration":`, ms*1e6)
 	}
-	b = str(b, mark, "id", r.take(colTransactionID))
+	b = r.str(b, mark, `"id":`, r.take(colTransactionID))
 	b = append(b, `,"hash":"`...)
 	b = hex.AppendEncode(b, rec.Hash[:])
 	b = append(b, `","dataset":"wss.access","module":"wss"`...)
@@ -491,42 +501,42 @@ func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []b
 		r.mark(colPort)
 	}
 	var s, o, s2, o2 int
-	b, s, o = open(b, "url")
+	b, s, o = open(b, `"url":{`)
 	if len(host) > 0 && len(scheme) > 0 {
-		b = appendFullURL(key(b, o, "full"), scheme, host, path, query, port, portOK)
+		b = r.appendFullURL(key(b, o, `"full":`), scheme, host, path, query, port, portOK)
 	}
-	b = str(b, o, "domain", host)
-	b = str(b, o, "scheme", scheme)
+	b = r.str(b, o, `"domain":`, host)
+	b = r.str(b, o, `"scheme":`, scheme)
 	if portOK {
-		b = num(b, o, "port", port)
+		b = num(b, o, `"port":`, port)
 	}
-	b = str(b, o, "path", path)
-	b = str(b, o, "query", query)
+	b = r.str(b, o, `"path":`, path)
+	b = r.str(b, o, `"query":`, query)
 	ext := r.take(colExtension)
 	if len(ext) > 0 && ext[0] == '.' {
 		ext = ext[1:]
 	}
-	b = str(b, o, "extension", ext)
+	b = r.str(b, o, `"extension":`, ext)
 	b = closeObj(b, s, o)
 
 	// http
-	b, s, o = open(b, "http")
-	b, s2, o2 = open(b, "request")
-	b = str(b, o2, "method", r.take(colMethod))
-	b = str(b, o2, "referrer", r.take(colReferer))
+	b, s, o = open(b, `"http":{`)
+	b, s2, o2 = open(b, `"request":{`)
+	b = r.str(b, o2, `"method":`, r.take(colMethod))
+	b = r.str(b, o2, `"referrer":`, r.take(colReferer))
 	if n, ok := parseUint(r.get(colCSBytes)); ok {
 		r.mark(colCSBytes)
-		b = num(b, o2, "bytes", n)
+		b = num(b, o2, `"bytes":`, n)
 	}
 	b = closeObj(b, s2, o2)
-	b, s2, o2 = open(b, "response")
+	b, s2, o2 = open(b, `"response":{`)
 	if statusOK {
 		r.mark(colStatus)
-		b = num(b, o2, "status_code", status)
+		b = num(b, o2, `"status_code":`, status)
 	}
 	if n, ok := parseUint(r.get(colSCBytes)); ok {
 		r.mark(colSCBytes)
-		b = num(b, o2, "bytes", n)
+		b = num(b, o2, `"bytes":`, n)
 	}
 	if ct := r.get(colContentType); len(ct) > 0 {
 		mime := ct
@@ -535,14 +545,14 @@ func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []b
 		} else {
 			r.mark(colContentType)
 		}
-		b = str(b, o2, "mime_type", mime)
+		b = r.str(b, o2, `"mime_type":`, mime)
 	}
 	b = closeObj(b, s2, o2)
 	b = closeObj(b, s, o)
 
 	if ua := r.take(colUserAgent); len(ua) > 0 {
 		b = append(b, `,"user_agent":{"original":`...)
-		b = event.AppendStringBytes(b, ua)
+		b = r.appendStr(b, ua)
 		b = append(b, '}')
 	}
 
@@ -553,24 +563,24 @@ func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []b
 	} else {
 		user = r.take(colUserDN)
 	}
-	b, s, o = open(b, "user")
-	b = str(b, o, "name", user)
+	b, s, o = open(b, `"user":{`)
+	b = r.str(b, o, `"name":`, user)
 	if g := r.take(colAuthGroups); len(g) > 0 {
-		b, s2, o2 = open(b, "group")
-		b = str(b, o2, "name", g)
+		b, s2, o2 = open(b, `"group":{`)
+		b = r.str(b, o2, `"name":`, g)
 		b = closeObj(b, s2, o2)
 	}
 	b = closeObj(b, s, o)
 
 	srcIP, srcOK := parseIP(r.get(colClientIP))
-	b, s, o = open(b, "source")
+	b, s, o = open(b, `"source":{`)
 	if srcOK {
 		r.mark(colClientIP)
-		b = ip(b, o, "ip", srcIP)
+		b = ip(b, o, `"ip":`, srcIP)
 	}
 	if c := r.take(colClientCountry); len(c) > 0 {
-		b, s2, o2 = open(b, "geo")
-		b = str(b, o2, "country_iso_code", c)
+		b, s2, o2 = open(b, `"geo":{`)
+		b = r.str(b, o2, `"country_iso_code":`, c)
 		b = closeObj(b, s2, o2)
 	}
 	b = closeObj(b, s, o)
@@ -578,61 +588,61 @@ func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []b
 	// destination: the origin server. s-ip is the proxy's own address (it
 	// goes to observer.ip); r-ip is the server the proxy connected to.
 	dstIP, dstOK := parseIP(r.get(colRemoteIP))
-	b, s, o = open(b, "destination")
+	b, s, o = open(b, `"destination":{`)
 	if dstOK {
 		r.mark(colRemoteIP)
-		b = ip(b, o, "ip", dstIP)
+		b = ip(b, o, `"ip":`, dstIP)
 	}
-	b = str(b, o, "domain", host)
+	b = r.str(b, o, `"domain":`, host)
 	if portOK {
-		b = num(b, o, "port", port)
+		b = num(b, o, `"port":`, port)
 	}
 	b = closeObj(b, s, o)
 
-	b, s, o = open(b, "tls")
-	b = str(b, o, "cipher", r.take(colRSCipher))
+	b, s, o = open(b, `"tls":{`)
+	b = r.str(b, o, `"cipher":`, r.take(colRSCipher))
 	if proto, v, ok := tlsVersion(r.get(colRSTLSVersion)); ok {
 		r.mark(colRSTLSVersion)
-		b = str(b, o, "version", v)
-		b = key(b, o, "version_protocol")
+		b = r.str(b, o, `"version":`, v)
+		b = key(b, o, `"version_protocol":`)
 		b = append(b, '"')
 		b = append(b, proto...)
 		b = append(b, '"')
 	}
 	if cn := r.take(colCertHostname); len(cn) > 0 {
 		b = append(b, `,"server":{"x509":{"subject":{"common_name":`[boolInt(len(b) == o):]...)
-		b = event.AppendStringBytes(b, cn)
+		b = r.appendStr(b, cn)
 		b = append(b, "}}}"...)
 	}
 	b = closeObj(b, s, o)
 
 	if v := r.take(colVirusID); len(v) > 0 {
 		b = append(b, `,"threat":{"software":{"name":`...)
-		b = event.AppendStringBytes(b, v)
+		b = r.appendStr(b, v)
 		b = append(b, "}}"...)
 	}
 	if cats := r.take(colCategories); len(cats) > 0 {
 		b = append(b, `,"rule":{"category":`...)
-		b = appendList(b, cats, ';')
+		b = r.appendList(b, cats, ';')
 		b = append(b, '}')
 	}
 
 	b = append(b, `,"observer":{"vendor":"Broadcom","product":"Web Security Service","type":"proxy"`...)
-	b = str(b, 0, "name", r.take(colAppliance))
+	b = r.str(b, 0, `"name":`, r.take(colAppliance))
 	if a, ok := parseIP(r.get(colServerIP)); ok {
 		r.mark(colServerIP)
-		b = ip(b, 0, "ip", a)
+		b = ip(b, 0, `"ip":`, a)
 	}
 	b = append(b, '}')
 	if org := r.take(colTenant); len(org) > 0 {
 		b = append(b, `,"organization":{"id":`...)
-		b = event.AppendStringBytes(b, org)
+		b = r.appendStr(b, org)
 		b = append(b, '}')
 	}
 
-	b, s, o = open(b, "related")
+	b, s, o = open(b, `"related":{`)
 	if srcOK || dstOK {
-		b = key(b, o, "ip")
+		b = key(b, o, `"ip":`)
 		b = append(b, '[')
 		if srcOK {
 			b = append(b, '"')
@@ -650,15 +660,15 @@ func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []b
 		b = append(b, ']')
 	}
 	if len(user) > 0 {
-		b = key(b, o, "user")
+		b = key(b, o, `"user":`)
 		b = append(b, '[')
-		b = event.AppendStringBytes(b, user)
+		b = r.appendStr(b, user)
 		b = append(b, ']')
 	}
 	if len(host) > 0 {
-		b = key(b, o, "hosts")
+		b = key(b, o, `"hosts":`)
 		b = append(b, '[')
-		b = event.AppendStringBytes(b, host)
+		b = r.appendStr(b, host)
 		b = append(b, ']')
 	}
 	b = closeObj(b, s, o)
@@ -680,7 +690,7 @@ func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []b
 			b = append(b, ',')
 		}
 		b = append(b, r.s.member[i]...)
-		b = event.AppendStringBytes(b, v)
+		b = r.appendStr(b, v)
 	}
 	return append(b, "}}}"...)
 }
@@ -694,9 +704,18 @@ func boolInt(v bool) int {
 
 // appendFullURL writes url.full, scheme://host[:port]path[?query], the port
 // left out when it is the scheme's default.
-func appendFullURL(b, scheme, host, path, query []byte, port uint64, portOK bool) []byte {
+func (r *row) appendFullURL(b, scheme, host, path, query []byte, port uint64, portOK bool) []byte {
+	if r.plain { // nothing to escape: straight into the document
+		b = append(b, '"')
+		b = fullURL(b, scheme, host, path, query, port, portOK)
+		return append(b, '"')
+	}
 	var buf [512]byte
-	u := append(buf[:0], scheme...)
+	return event.AppendStringBytes(b, fullURL(buf[:0], scheme, host, path, query, port, portOK))
+}
+
+func fullURL(u, scheme, host, path, query []byte, port uint64, portOK bool) []byte {
+	u = append(u, scheme...)
 	u = append(u, "://"...)
 	u = append(u, host...)
 	if portOK && !(port == 80 && equalFold(scheme, "http")) && !(port == 443 && equalFold(scheme, "https")) {
@@ -708,12 +727,12 @@ func appendFullURL(b, scheme, host, path, query []byte, port uint64, portOK bool
 		u = append(u, '?')
 		u = append(u, query...)
 	}
-	return event.AppendStringBytes(b, u)
+	return u
 }
 
 // appendList writes v split at sep as a JSON array of trimmed, non-empty
 // strings (cs-categories is "Technology/Internet;Web Ads/Analytics").
-func appendList(b, v []byte, sep byte) []byte {
+func (r *row) appendList(b, v []byte, sep byte) []byte {
 	b = append(b, '[')
 	first, all := true, v
 	for len(v) > 0 {
@@ -731,10 +750,10 @@ func appendList(b, v []byte, sep byte) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = event.AppendStringBytes(b, item)
+		b = r.appendStr(b, item)
 	}
 	if first { // only separators: keep the text rather than an empty list
-		b = event.AppendStringBytes(b, all)
+		b = r.appendStr(b, all)
 	}
 	return append(b, ']')
 }
