@@ -130,6 +130,7 @@ type Record struct {
 	scratch []byte
 	plain   bool // every value is a JSON string as it is: see linePlain
 
+	times     timeCache
 	createdAt time.Time // the read time event.created was formatted for
 	created   []byte
 }
