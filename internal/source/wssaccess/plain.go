@@ -20,7 +20,7 @@ import (
 func linePlain(b []byte) (plain bool, quotes int) {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	// x - 0x20 in each byte borrows, setting a high bit, only where a byte is
-	// below 0x20 (or below a byte that did); x itself has one where a byte
+	// below 0x20 (or just above one that did); x itself has one where a byte
 	// is 0x80 or more. Either way some byte is not printable ASCII.
 	var bad uint64
 	i := 0
