@@ -124,7 +124,7 @@ func (m *Mapper) Map(rec *Record, read time.Time) (event.Event, error) {
 // the raw value stays under wss.access.
 func (m *Mapper) MapTo(dst []byte, rec *Record, read time.Time) (event.Event, []byte, error) {
 	ev := event.Event{Hash: rec.Hash}
-	r := row{s: rec.Schema, vals: rec.Values}
+	r := row{s: rec.Schema, vals: rec.Values, plain: rec.plain, tc: &rec.times}
 	if r.s == nil || len(r.vals) != len(r.s.Names) {
 		return ev, dst, &LineError{Entry: rec.Entry, Num: rec.Num, Reason: "record without its #Fields columns", Raw: rec.Raw, Hash: rec.Hash, Size: len(rec.Raw)}
 	}
@@ -145,9 +145,11 @@ func (m *Mapper) MapTo(dst []byte, rec *Record, read time.Time) (event.Event, []
 // row is a record's values seen through its schema, with the columns that
 // became ECS fields marked so that wss.access leaves them out.
 type row struct {
-	s    *Schema
-	vals [][]byte
-	used [MaxColumns / 64]uint64
+	s     *Schema
+	vals  [][]byte
+	plain bool       // Record.plain
+	tc    *timeCache // Record.times
+	used  [MaxColumns / 64]uint64
 
 	date, clock []byte // the date and time columns, when they gave the time
 	ms          int    // the milliseconds of that time
@@ -182,7 +184,7 @@ var minTime = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func (r *row) timestamp(read time.Time) (time.Time, string) {
 	d, tm := r.get(colDate), r.get(colTime)
-	t, ok := parseDateTime(d, tm)
+	t, ok := parseDateTime(d, tm, r.tc)
 	if ok {
 		r.mark(colDate)
 		r.mark(colTime)
@@ -199,12 +201,23 @@ func (r *row) timestamp(read time.Time) (time.Time, string) {
 		return t, fmt.Sprintf("no usable time: date %s, time %s, x-timestamp-unix %s", quoteShort(d), quoteShort(tm), quoteShort(r.get(colTimestampUnix)))
 	case t.Before(minTime):
 		return t, "time " + t.Format(time.RFC3339) + " is before 1990"
-	case !read.IsZero() && t.After(read.AddDate(1, 0, 0)):
+	case !read.IsZero() && t.After(r.horizon(read)):
 		return t, "time " + t.Format(time.RFC3339) + " is more than a year after the read"
 	case read.IsZero() && t.Year() > 9999:
 		return t, "time is past year 9999"
 	}
 	return t, ""
+}
+
+// horizon is read + 1 year, the latest time a line may carry.
+func (r *row) horizon(read time.Time) time.Time {
+	if r.tc == nil {
+		return read.AddDate(1, 0, 0)
+	}
+	if !read.Equal(r.tc.read) || r.tc.horizon.IsZero() {
+		r.tc.read, r.tc.horizon = read, read.AddDate(1, 0, 0)
+	}
+	return r.tc.horizon
 }
 
 // quoteShort quotes a value for a reason text, cut to 40 bytes.
@@ -218,18 +231,27 @@ func quoteShort(v []byte) string {
 	return fmt.Sprintf("%q", v)
 }
 
-// parseDateTime reads ELFF's "YYYY-MM-DD" and "HH:MM:SS[.fraction]" (UTC).
-func parseDateTime(d, t []byte) (time.Time, bool) {
-	if len(d) != 10 || d[4] != '-' || d[7] != '-' || len(t) < 8 || t[2] != ':' || t[5] != ':' {
+// timeCache keeps, in a Record, what the lines of one file share: their
+// date (a file covers an hour or so), whose calendar arithmetic and checks
+// are then done once, and the read time's one-year horizon.
+type timeCache struct {
+	date  [10]byte // the last date column that parsed
+	day   time.Time
+	dayOK bool
+
+	read, horizon time.Time // horizon = read + 1 year
+}
+
+// parseDateTime reads ELFF's "YYYY-MM-DD" and "HH:MM:SS[.fraction]" (UTC);
+// c (nil for none) remembers the last date.
+func parseDateTime(d, t []byte, c *timeCache) (time.Time, bool) {
+	if len(d) != 10 || len(t) < 8 || t[2] != ':' || t[5] != ':' {
 		return time.Time{}, false
 	}
-	y, ok1 := digits(d[0:4])
-	mo, ok2 := digits(d[5:7])
-	dd, ok3 := digits(d[8:10])
 	h, ok4 := digits(t[0:2])
 	mi, ok5 := digits(t[3:5])
 	s, ok6 := digits(t[6:8])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || dd < 1 || dd > 31 || h > 23 || mi > 59 || s > 60 {
+	if !(ok4 && ok5 && ok6) || h > 23 || mi > 59 || s > 60 {
 		return time.Time{}, false
 	}
 	ns := 0
@@ -247,12 +269,39 @@ func parseDateTime(d, t []byte) (time.Time, bool) {
 		}
 		ns = n
 	}
+	var day time.Time
+	if c != nil && c.dayOK && string(d) == string(c.date[:]) {
+		day = c.day
+	} else {
+		var ok bool
+		if day, ok = parseDay(d); !ok {
+			return time.Time{}, false
+		}
+		if c != nil {
+			copy(c.date[:], d)
+			c.day, c.dayOK = day, true
+		}
+	}
+	// A leap second (:60) normalizes into the next minute.
+	return day.Add(time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute + time.Duration(s)*time.Second + time.Duration(ns)), true
+}
+
+// parseDay reads "YYYY-MM-DD" as midnight UTC.
+func parseDay(d []byte) (time.Time, bool) {
+	if len(d) != 10 || d[4] != '-' || d[7] != '-' {
+		return time.Time{}, false
+	}
+	y, ok1 := digits(d[0:4])
+	mo, ok2 := digits(d[5:7])
+	dd, ok3 := digits(d[8:10])
+	if !(ok1 && ok2 && ok3) || mo < 1 || mo > 12 || dd < 1 || dd > 31 {
+		return time.Time{}, false
+	}
 	day := time.Date(y, time.Month(mo), dd, 0, 0, 0, 0, time.UTC)
 	if day.Day() != dd { // 2026-02-30 would roll over into March
 		return time.Time{}, false
 	}
-	// A leap second (:60) normalizes into the next minute.
-	return day.Add(time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute + time.Duration(s)*time.Second + time.Duration(ns)), true
+	return day, true
 }
 
 // parseUnix reads epoch seconds, or milliseconds when the number is too
@@ -303,6 +352,9 @@ func parseIP(b []byte) (netip.Addr, bool) {
 	if len(b) == 0 || len(b) > 64 {
 		return netip.Addr{}, false
 	}
+	if a, ok := parseIPv4(b); ok {
+		return a, true
+	}
 	// ParseAddr keeps no reference to its argument for an address without
 	// a zone, and a zone is refused below, so viewing b as a string is safe.
 	a, err := netip.ParseAddr(unsafe.String(unsafe.SliceData(b), len(b)))
@@ -310,6 +362,37 @@ func parseIP(b []byte) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	return a.Unmap(), true
+}
+
+// parseIPv4 reads a dotted-quad IPv4 address as netip.ParseAddr does
+// (four fields of 1 to 3 digits up to 255, no leading zero), without its
+// general machinery; whatever it refuses goes to ParseAddr.
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	field, n, digits := 0, 0, 0
+	for i := 0; i <= len(b); i++ {
+		if i == len(b) || b[i] == '.' {
+			if digits == 0 || field > 3 {
+				return netip.Addr{}, false
+			}
+			ip[field] = byte(n)
+			field, n, digits = field+1, 0, 0
+			continue
+		}
+		c := b[i]
+		if c < '0' || c > '9' || (digits > 0 && n == 0) { // a leading zero
+			return netip.Addr{}, false
+		}
+		n = n*10 + int(c-'0')
+		digits++
+		if n > 255 {
+			return netip.Addr{}, false
+		}
+	}
+	if field != 4 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom4(ip), true
 }
 
 // tlsVersion splits "TLSv1.2" into ("tls", "1.2") and "SSLv3" into ("ssl", "3").
@@ -354,14 +437,14 @@ func equalFold(b []byte, s string) bool {
 // and returns where its members start; close ends it, or removes it whole
 // when nothing was written, so no document has an empty object.
 
+// The names are passed written out (`"url":{`, `"domain":`): one append
+// of a constant instead of three per member.
 func open(b []byte, name string) ([]byte, int, int) {
 	start := len(b)
 	if b[len(b)-1] != '{' {
 		b = append(b, ',')
 	}
-	b = append(b, '"')
 	b = append(b, name...)
-	b = append(b, '"', ':', '{')
 	return b, start, len(b)
 }
 
@@ -376,20 +459,34 @@ func key(b []byte, mark int, name string) []byte {
 	if len(b) > mark {
 		b = append(b, ',')
 	}
-	b = append(b, '"')
-	b = append(b, name...)
-	return append(b, '"', ':')
+	return append(b, name...)
 }
 
-func str(b []byte, mark int, name string, v []byte) []byte {
+func (r *row) str(b []byte, mark int, name string, v []byte) []byte {
 	if len(v) == 0 {
 		return b
 	}
-	return event.AppendStringBytes(key(b, mark, name), v)
+	return r.appendStr(key(b, mark, name), v)
 }
 
-func num(b []byte, mark int, name string, n uint64) []byte {
+// appendStr writes v, a value of the row's line or a part of one, as a
+// JSON string: copied between quotes when the line is plain.
+func (r *row) appendStr(b, v []byte) []byte {
+	if r.plain {
+		b = append(b, '"')
+		b = append(b, v...)
+		return append(b, '"')
+	}
+	return event.AppendStringBytes(b, v)
+}
+
+// numText writes n, parsed from the digits v: v itself unless a leading
+// zero makes it no JSON number.
+func numText(b []byte, mark int, name string, v []byte, n uint64) []byte {
 	b = key(b, mark, name)
+	if len(v) == 1 || v[0] != '0' {
+		return append(b, v...)
+	}
 	return appendUint(b, n)
 }
 
@@ -407,16 +504,27 @@ func appendUint(b []byte, n uint64) []byte {
 	return append(b, buf[i:]...)
 }
 
-func ip(b []byte, mark int, name string, a netip.Addr) []byte {
+// ip writes a, parsed from text: an IPv4 address that parsed is in its
+// canonical form already (parseIP refuses leading zeros), so its text is
+// copied; anything else is formatted.
+func ip(b []byte, mark int, name string, a netip.Addr, text []byte) []byte {
 	b = key(b, mark, name)
+	return appendIP(b, a, text)
+}
+
+func appendIP(b []byte, a netip.Addr, text []byte) []byte {
 	b = append(b, '"')
-	b = a.AppendTo(b)
+	if a.Is4() && indexByte(text, ':') < 0 {
+		b = append(b, text...)
+	} else {
+		b = a.AppendTo(b)
+	}
 	return append(b, '"')
 }
 
 func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []byte {
 	b = append(b, `{"@timestamp":"`...)
-	if r.date != nil && t.Year() < 10000 {
+	if r.date != nil { // a four-digit year
 		// The validated ELFF text is already ECS's layout: no calendar
 		// arithmetic for a value that is written on every line.
 		b = append(b, r.date...)
@@ -438,8 +546,9 @@ func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []b
 	}
 	b = append(b, ']')
 	mark := len(b) - 1 // members follow: always after a comma
-	b = str(b, mark, "action", r.take(colAction))
-	status, statusOK := parseUint(r.get(colStatus))
+	b = r.str(b, mark, `"action":`, r.take(colAction))
+	statusText := r.get(colStatus)
+	status, statusOK := parseUint(statusText)
 	statusOK = statusOK && status >= 100 && status <= 999
 	outcome := "unknown"
 	switch {
@@ -451,16 +560,26 @@ func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []b
 	b = append(b, `,"outcome":"`...)
 	b = append(b, outcome...)
 	b = append(b, '"')
-	b = str(b, mark, "reason", r.take(colExceptionID))
-	if risk, ok := parseUint(r.get(colThreatRisk)); ok && risk <= 1000 {
-		r.mark(colThreatRisk)
-		b = num(b, mark, "risk_score", risk)
+	b = r.str(b, mark, `"reason":`, r.take(colExceptionID))
+	if v := r.get(colThreatRisk); len(v) > 0 {
+		if risk, ok := parseUint(v); ok && risk <= 1000 {
+			r.mark(colThreatRisk)
+			b = numText(b, mark, `"risk_score":`, v, risk)
+		}
 	}
-	if ms, ok := parseUint(r.get(colTimeTaken)); ok && ms < 1<<40 {
-		r.mark(colTimeTaken)
-		b = num(b, mark, "duration", ms*1e6)
+	if v := r.get(colTimeTaken); len(v) > 0 {
+		if ms, ok := parseUint(v); ok && ms < 1<<40 {
+			r.mark(colTimeTaken)
+			b = key(b, mark, `"duration":`)
+			if ms != 0 && v[0] != '0' { // ms to ns: the digits as written, six zeros
+				b = append(b, v...)
+				b = append(b, "000000"...)
+			} else {
+				b = appendUint(b, ms*1e6)
+			}
+		}
 	}
-	b = str(b, mark, "id", r.take(colTransactionID))
+	b = r.str(b, mark, `"id":`, r.take(colTransactionID))
 	b = append(b, `,"hash":"`...)
 	b = hex.AppendEncode(b, rec.Hash[:])
 	b = append(b, `","dataset":"wss.access","module":"wss"`...)
@@ -485,48 +604,53 @@ func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []b
 	if len(query) > 0 && query[0] == '?' { // ProxySG logs the query with its "?"; ECS leaves it out
 		query = query[1:]
 	}
-	port, portOK := parseUint(r.get(colPort))
+	portText := r.get(colPort)
+	port, portOK := parseUint(portText)
 	portOK = portOK && port > 0 && port < 65536
 	if portOK {
 		r.mark(colPort)
 	}
 	var s, o, s2, o2 int
-	b, s, o = open(b, "url")
+	b, s, o = open(b, `"url":{`)
 	if len(host) > 0 && len(scheme) > 0 {
-		b = appendFullURL(key(b, o, "full"), scheme, host, path, query, port, portOK)
+		b = r.appendFullURL(key(b, o, `"full":`), scheme, host, path, query, port, portOK)
 	}
-	b = str(b, o, "domain", host)
-	b = str(b, o, "scheme", scheme)
+	b = r.str(b, o, `"domain":`, host)
+	b = r.str(b, o, `"scheme":`, scheme)
 	if portOK {
-		b = num(b, o, "port", port)
+		b = numText(b, o, `"port":`, portText, port)
 	}
-	b = str(b, o, "path", path)
-	b = str(b, o, "query", query)
+	b = r.str(b, o, `"path":`, path)
+	b = r.str(b, o, `"query":`, query)
 	ext := r.take(colExtension)
 	if len(ext) > 0 && ext[0] == '.' {
 		ext = ext[1:]
 	}
-	b = str(b, o, "extension", ext)
+	b = r.str(b, o, `"extension":`, ext)
 	b = closeObj(b, s, o)
 
 	// http
-	b, s, o = open(b, "http")
-	b, s2, o2 = open(b, "request")
-	b = str(b, o2, "method", r.take(colMethod))
-	b = str(b, o2, "referrer", r.take(colReferer))
-	if n, ok := parseUint(r.get(colCSBytes)); ok {
-		r.mark(colCSBytes)
-		b = num(b, o2, "bytes", n)
+	b, s, o = open(b, `"http":{`)
+	b, s2, o2 = open(b, `"request":{`)
+	b = r.str(b, o2, `"method":`, r.take(colMethod))
+	b = r.str(b, o2, `"referrer":`, r.take(colReferer))
+	if v := r.get(colCSBytes); len(v) > 0 {
+		if n, ok := parseUint(v); ok {
+			r.mark(colCSBytes)
+			b = numText(b, o2, `"bytes":`, v, n)
+		}
 	}
 	b = closeObj(b, s2, o2)
-	b, s2, o2 = open(b, "response")
+	b, s2, o2 = open(b, `"response":{`)
 	if statusOK {
 		r.mark(colStatus)
-		b = num(b, o2, "status_code", status)
+		b = numText(b, o2, `"status_code":`, statusText, status)
 	}
-	if n, ok := parseUint(r.get(colSCBytes)); ok {
-		r.mark(colSCBytes)
-		b = num(b, o2, "bytes", n)
+	if v := r.get(colSCBytes); len(v) > 0 {
+		if n, ok := parseUint(v); ok {
+			r.mark(colSCBytes)
+			b = numText(b, o2, `"bytes":`, v, n)
+		}
 	}
 	if ct := r.get(colContentType); len(ct) > 0 {
 		mime := ct
@@ -535,14 +659,14 @@ func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []b
 		} else {
 			r.mark(colContentType)
 		}
-		b = str(b, o2, "mime_type", mime)
+		b = r.str(b, o2, `"mime_type":`, mime)
 	}
 	b = closeObj(b, s2, o2)
 	b = closeObj(b, s, o)
 
 	if ua := r.take(colUserAgent); len(ua) > 0 {
 		b = append(b, `,"user_agent":{"original":`...)
-		b = event.AppendStringBytes(b, ua)
+		b = r.appendStr(b, ua)
 		b = append(b, '}')
 	}
 
@@ -553,112 +677,112 @@ func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []b
 	} else {
 		user = r.take(colUserDN)
 	}
-	b, s, o = open(b, "user")
-	b = str(b, o, "name", user)
+	b, s, o = open(b, `"user":{`)
+	b = r.str(b, o, `"name":`, user)
 	if g := r.take(colAuthGroups); len(g) > 0 {
-		b, s2, o2 = open(b, "group")
-		b = str(b, o2, "name", g)
+		b, s2, o2 = open(b, `"group":{`)
+		b = r.str(b, o2, `"name":`, g)
 		b = closeObj(b, s2, o2)
 	}
 	b = closeObj(b, s, o)
 
-	srcIP, srcOK := parseIP(r.get(colClientIP))
-	b, s, o = open(b, "source")
+	srcText := r.get(colClientIP)
+	srcIP, srcOK := parseIP(srcText)
+	b, s, o = open(b, `"source":{`)
 	if srcOK {
 		r.mark(colClientIP)
-		b = ip(b, o, "ip", srcIP)
+		b = ip(b, o, `"ip":`, srcIP, srcText)
 	}
 	if c := r.take(colClientCountry); len(c) > 0 {
-		b, s2, o2 = open(b, "geo")
-		b = str(b, o2, "country_iso_code", c)
+		b, s2, o2 = open(b, `"geo":{`)
+		b = r.str(b, o2, `"country_iso_code":`, c)
 		b = closeObj(b, s2, o2)
 	}
 	b = closeObj(b, s, o)
 
 	// destination: the origin server. s-ip is the proxy's own address (it
 	// goes to observer.ip); r-ip is the server the proxy connected to.
-	dstIP, dstOK := parseIP(r.get(colRemoteIP))
-	b, s, o = open(b, "destination")
+	dstText := r.get(colRemoteIP)
+	dstIP, dstOK := parseIP(dstText)
+	b, s, o = open(b, `"destination":{`)
 	if dstOK {
 		r.mark(colRemoteIP)
-		b = ip(b, o, "ip", dstIP)
+		b = ip(b, o, `"ip":`, dstIP, dstText)
 	}
-	b = str(b, o, "domain", host)
+	b = r.str(b, o, `"domain":`, host)
 	if portOK {
-		b = num(b, o, "port", port)
+		b = numText(b, o, `"port":`, portText, port)
 	}
 	b = closeObj(b, s, o)
 
-	b, s, o = open(b, "tls")
-	b = str(b, o, "cipher", r.take(colRSCipher))
+	b, s, o = open(b, `"tls":{`)
+	b = r.str(b, o, `"cipher":`, r.take(colRSCipher))
 	if proto, v, ok := tlsVersion(r.get(colRSTLSVersion)); ok {
 		r.mark(colRSTLSVersion)
-		b = str(b, o, "version", v)
-		b = key(b, o, "version_protocol")
+		b = r.str(b, o, `"version":`, v)
+		b = key(b, o, `"version_protocol":`)
 		b = append(b, '"')
 		b = append(b, proto...)
 		b = append(b, '"')
 	}
 	if cn := r.take(colCertHostname); len(cn) > 0 {
 		b = append(b, `,"server":{"x509":{"subject":{"common_name":`[boolInt(len(b) == o):]...)
-		b = event.AppendStringBytes(b, cn)
+		b = r.appendStr(b, cn)
 		b = append(b, "}}}"...)
 	}
 	b = closeObj(b, s, o)
 
 	if v := r.take(colVirusID); len(v) > 0 {
 		b = append(b, `,"threat":{"software":{"name":`...)
-		b = event.AppendStringBytes(b, v)
+		b = r.appendStr(b, v)
 		b = append(b, "}}"...)
 	}
 	if cats := r.take(colCategories); len(cats) > 0 {
 		b = append(b, `,"rule":{"category":`...)
-		b = appendList(b, cats, ';')
+		b = r.appendList(b, cats, ';')
 		b = append(b, '}')
 	}
 
 	b = append(b, `,"observer":{"vendor":"Broadcom","product":"Web Security Service","type":"proxy"`...)
-	b = str(b, 0, "name", r.take(colAppliance))
-	if a, ok := parseIP(r.get(colServerIP)); ok {
-		r.mark(colServerIP)
-		b = ip(b, 0, "ip", a)
+	b = r.str(b, 0, `"name":`, r.take(colAppliance))
+	if v := r.get(colServerIP); len(v) > 0 {
+		if a, ok := parseIP(v); ok {
+			r.mark(colServerIP)
+			b = ip(b, 0, `"ip":`, a, v)
+		}
 	}
 	b = append(b, '}')
 	if org := r.take(colTenant); len(org) > 0 {
 		b = append(b, `,"organization":{"id":`...)
-		b = event.AppendStringBytes(b, org)
+		b = r.appendStr(b, org)
 		b = append(b, '}')
 	}
 
-	b, s, o = open(b, "related")
+	b, s, o = open(b, `"related":{`)
 	if srcOK || dstOK {
-		b = key(b, o, "ip")
+		b = key(b, o, `"ip":`)
 		b = append(b, '[')
 		if srcOK {
-			b = append(b, '"')
-			b = srcIP.AppendTo(b)
-			b = append(b, '"')
+			b = appendIP(b, srcIP, srcText)
 		}
 		if dstOK && (!srcOK || dstIP != srcIP) {
 			if srcOK {
 				b = append(b, ',')
 			}
-			b = append(b, '"')
-			b = dstIP.AppendTo(b)
-			b = append(b, '"')
+			b = appendIP(b, dstIP, dstText)
 		}
 		b = append(b, ']')
 	}
 	if len(user) > 0 {
-		b = key(b, o, "user")
+		b = key(b, o, `"user":`)
 		b = append(b, '[')
-		b = event.AppendStringBytes(b, user)
+		b = r.appendStr(b, user)
 		b = append(b, ']')
 	}
 	if len(host) > 0 {
-		b = key(b, o, "hosts")
+		b = key(b, o, `"hosts":`)
 		b = append(b, '[')
-		b = event.AppendStringBytes(b, host)
+		b = r.appendStr(b, host)
 		b = append(b, ']')
 	}
 	b = closeObj(b, s, o)
@@ -680,7 +804,7 @@ func (m *Mapper) appendDoc(b []byte, r *row, rec *Record, t, read time.Time) []b
 			b = append(b, ',')
 		}
 		b = append(b, r.s.member[i]...)
-		b = event.AppendStringBytes(b, v)
+		b = r.appendStr(b, v)
 	}
 	return append(b, "}}}"...)
 }
@@ -694,9 +818,18 @@ func boolInt(v bool) int {
 
 // appendFullURL writes url.full, scheme://host[:port]path[?query], the port
 // left out when it is the scheme's default.
-func appendFullURL(b, scheme, host, path, query []byte, port uint64, portOK bool) []byte {
+func (r *row) appendFullURL(b, scheme, host, path, query []byte, port uint64, portOK bool) []byte {
+	if r.plain { // nothing to escape: straight into the document
+		b = append(b, '"')
+		b = fullURL(b, scheme, host, path, query, port, portOK)
+		return append(b, '"')
+	}
 	var buf [512]byte
-	u := append(buf[:0], scheme...)
+	return event.AppendStringBytes(b, fullURL(buf[:0], scheme, host, path, query, port, portOK))
+}
+
+func fullURL(u, scheme, host, path, query []byte, port uint64, portOK bool) []byte {
+	u = append(u, scheme...)
 	u = append(u, "://"...)
 	u = append(u, host...)
 	if portOK && !(port == 80 && equalFold(scheme, "http")) && !(port == 443 && equalFold(scheme, "https")) {
@@ -708,12 +841,12 @@ func appendFullURL(b, scheme, host, path, query []byte, port uint64, portOK bool
 		u = append(u, '?')
 		u = append(u, query...)
 	}
-	return event.AppendStringBytes(b, u)
+	return u
 }
 
 // appendList writes v split at sep as a JSON array of trimmed, non-empty
 // strings (cs-categories is "Technology/Internet;Web Ads/Analytics").
-func appendList(b, v []byte, sep byte) []byte {
+func (r *row) appendList(b, v []byte, sep byte) []byte {
 	b = append(b, '[')
 	first, all := true, v
 	for len(v) > 0 {
@@ -731,10 +864,10 @@ func appendList(b, v []byte, sep byte) []byte {
 			b = append(b, ',')
 		}
 		first = false
-		b = event.AppendStringBytes(b, item)
+		b = r.appendStr(b, item)
 	}
 	if first { // only separators: keep the text rather than an empty list
-		b = event.AppendStringBytes(b, all)
+		b = r.appendStr(b, all)
 	}
 	return append(b, ']')
 }

@@ -128,7 +128,9 @@ type Record struct {
 	Num    int64
 
 	scratch []byte
+	plain   bool // every value is a JSON string as it is: see linePlain
 
+	times     timeCache
 	createdAt time.Time // the read time event.created was formatted for
 	created   []byte
 }
@@ -258,7 +260,8 @@ func splitValues(line []byte, want int, rec *Record) string {
 		rec.scratch = make([]byte, 0, len(line)+len(line)/4)
 	}
 	scratch := rec.scratch[:0]
-	n := 0
+	n, quoted := 0, 0
+	rec.plain = false
 	for i := 0; ; {
 		for i < len(line) && isSep(line[i]) {
 			i++
@@ -268,6 +271,7 @@ func splitValues(line []byte, want int, rec *Record) string {
 		}
 		var v []byte
 		if line[i] == '"' {
+			quoted++
 			end, doubled := quotedEnd(line, i+1, true)
 			if end < 0 {
 				// Doubled quotes that were not meant as escapes ("say "hi""):
@@ -303,6 +307,10 @@ func splitValues(line []byte, want int, rec *Record) string {
 	if n != want {
 		return fmt.Sprintf("%d values for %d fields", n, want)
 	}
+	// Each quoted value holds at least its two quotes: as many quotes in
+	// the line as that means none is inside a value.
+	plain, quotes := linePlain(line)
+	rec.plain = plain && quotes == 2*quoted
 	return ""
 }
 

@@ -195,6 +195,7 @@ func Advise(err error) (Action, time.Duration) {
 		tre *TrailerError
 		nae *NotArchiveError
 		ae  *AbortError
+		dae *DamagedArchiveError
 		de  *DateError
 		sle *SpoolLimitError
 		re  *RetentionError
@@ -214,6 +215,11 @@ func Advise(err error) (Action, time.Duration) {
 		}
 		return Repeat, DefaultRetryAfter
 	case errors.As(err, &tre), errors.As(err, &nae), errors.As(err, &ae):
+		return Repeat, DefaultRepeatWait
+	case errors.As(err, &dae):
+		// A cut or corrupt archive (a CRC mismatch is no transport error, so
+		// Retryable would call it fatal) is the abort case again: the same
+		// request with the same token; its lines come again, dedup drops them.
 		return Repeat, DefaultRepeatWait
 	case errors.As(err, &de), errors.As(err, &sle), errors.As(err, &re):
 		return Fatal, 0

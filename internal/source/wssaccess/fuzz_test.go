@@ -77,8 +77,23 @@ func FuzzELFFLine(f *testing.F) {
 			if !bytes.Equal(ev.Doc, doc) || ev.Hash != rec.Hash {
 				t.Fatal("event does not match the document")
 			}
+			checkPlainPath(t, m, &rec, doc)
 		}
 	})
+}
+
+// checkPlainPath fails unless doc, mapped from rec, is what the escaping
+// appenders write: the plain fast path may only skip escapes that are not
+// needed.
+func checkPlainPath(t *testing.T, m *Mapper, rec *Record, doc []byte) {
+	t.Helper()
+	plain := rec.plain
+	rec.plain = false
+	_, escaped, err := m.MapTo(nil, rec, readTime)
+	rec.plain = plain
+	if err != nil || !bytes.Equal(doc, escaped) {
+		t.Fatalf("plain=%v line %q:\n got %s\nwant %s (%v)", plain, rec.Raw, doc, escaped, err)
+	}
 }
 
 // FuzzArchive: any bytes as a ZIP open or fail with a DamagedArchiveError;
