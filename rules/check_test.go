@@ -36,9 +36,12 @@ func (p problem) String() string {
 	return p.file + ": " + p.msg
 }
 
-// emittedFields are the fields auditfwd's ECS documents can carry
-// (docs/ecs.md, internal/event). A rule on any other field would never
-// match, so a misspelt field is an error, not a silent dead rule.
+// emittedFields are the fields auditfwd's ECS documents can carry: the
+// audit events' (docs/ecs.md, internal/event) and the access events'
+// (internal/source/wssaccess/decode_doc.go; wss.access.<column> for the
+// columns of the public access-log field lists that no ECS field takes). A
+// rule on any other field would never match, so a misspelt field is an
+// error, not a silent dead rule.
 var emittedFields = set(
 	"@timestamp", "message",
 	"event.kind", "event.category", "event.type", "event.action", "event.outcome",
@@ -50,12 +53,28 @@ var emittedFields = set(
 	"labels.source", "observer.vendor", "observer.product",
 	"wss.audit.object_type", "wss.audit.object_name", "wss.audit.operation_type",
 	"wss.audit.status", "wss.audit.source_ip",
+	// access events
+	"event.risk_score", "event.duration",
+	"url.full", "url.domain", "url.scheme", "url.port", "url.path", "url.query", "url.extension",
+	"http.request.method", "http.request.referrer", "http.request.bytes",
+	"http.response.status_code", "http.response.bytes", "http.response.mime_type",
+	"user.group.name", "source.geo.country_iso_code", "destination.ip", "destination.domain",
+	"destination.port", "observer.ip", "observer.name", "observer.type", "tls.cipher", "tls.version",
+	"tls.version_protocol", "tls.server.x509.subject.common_name", "threat.software.name",
+	"rule.category", "related.hosts",
+	"wss.access.sc_filter_result", "wss.access.x_data_leak_detected",
+	"wss.access.x_rs_certificate_validate_status", "wss.access.x_rs_certificate_observed_errors",
+	"wss.access.x_cs_ocsp_error", "wss.access.x_rs_ocsp_error",
+	"wss.access.x_rs_certificate_hostname_category", "wss.access.x_bluecoat_application_name",
+	"wss.access.x_bluecoat_application_operation", "wss.access.x_client_device_id",
+	"wss.access.x_client_os", "wss.access.x_client_agent_type",
+	"wss.access.x_client_security_posture_risk_score", "wss.access.cs_userdn",
 )
 
 // modifiers are the value modifiers the pack may use: the ones issue 16 asks
 // auditfwd's engine to support. A rule using another one would be refused
 // at load, so it is refused here first.
-var modifiers = set("contains", "startswith", "endswith", "re", "cidr", "all", "exists")
+var modifiers = set("contains", "startswith", "endswith", "re", "cidr", "all", "exists", "lt", "lte", "gt", "gte")
 
 var (
 	levels   = set("informational", "low", "medium", "high", "critical")
@@ -79,10 +98,40 @@ var (
 	conditionWord = regexp.MustCompile(`[A-Za-z0-9_*]+|[()]|\S`)
 )
 
-const (
-	detectionPrefix   = "wss_audit_"    // SigmaHQ's <product>_<service>_ convention
-	correlationPrefix = "mr_wss_audit_" // the correlation specification's "mr_" best practice
+// kind is what a directory of the pack holds: its rules' one logsource,
+// and the file name prefixes of its detections and correlations.
+type kind struct {
+	name      string
+	logsource map[string]string
+	detection string // SigmaHQ's file prefix for the logsource
+	corr      string // the correlation specification's "mr_" best practice, then the same
+}
+
+var (
+	auditKind = &kind{"audit", map[string]string{"product": "broadcom_wss", "service": "audit"},
+		"wss_audit_", "mr_wss_audit_"} // SigmaHQ's <product>_<service>_ convention
+	proxyKind = &kind{"proxy", map[string]string{"category": "proxy", "product": "broadcom_wss"},
+		"proxy_wss_", "mr_proxy_wss_"} // SigmaHQ's proxy_ prefix (rules/web/proxy_generic), then the product
 )
+
+// kindOf: the rules under wss_access/ are proxy rules; every other
+// directory (wss_audit/, the broken packs of testdata) holds audit rules.
+func kindOf(file string) *kind {
+	if strings.HasPrefix(file, "wss_access/") {
+		return proxyKind
+	}
+	return auditKind
+}
+
+func (k *kind) logsourceString() string {
+	var parts []string
+	for _, a := range []string{"category", "product", "service"} {
+		if v, ok := k.logsource[a]; ok {
+			parts = append(parts, a+": "+v)
+		}
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
 
 // schemas are the two vendored Sigma JSON schemas, compiled.
 type schemas struct{ detection, correlation *jsonschema.Schema }
@@ -145,7 +194,8 @@ func (r *rule) line(keys ...string) int {
 type pack struct {
 	rules    []*rule
 	problems []problem
-	fields   map[string]bool // every field a rule reads
+	fields   map[string]bool           // every field a rule reads
+	byKind   map[*kind]map[string]bool // the same, by the rule's kind
 }
 
 func (p *pack) addf(file string, line int, format string, args ...any) {
@@ -155,7 +205,7 @@ func (p *pack) addf(file string, line int, format string, args ...any) {
 // checkPack checks every .yml file of fsys outside schema/, pipelines/ and
 // testdata/.
 func checkPack(fsys fs.FS, sch *schemas) *pack {
-	p := &pack{fields: map[string]bool{}}
+	p := &pack{fields: map[string]bool{}, byKind: map[*kind]map[string]bool{}}
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -263,9 +313,9 @@ func (p *pack) checkSchema(r *rule, sch *schemas) {
 // correlation.
 func (p *pack) checkMeta(r *rule) {
 	base := path.Base(r.file)
-	prefix := detectionPrefix
+	prefix := kindOf(r.file).detection
 	if r.correlation() {
-		prefix = correlationPrefix
+		prefix = kindOf(r.file).corr
 	}
 	switch {
 	case !fileName.MatchString(base):
@@ -334,8 +384,13 @@ func (p *pack) checkTags(r *rule) {
 
 func (p *pack) checkDetection(r *rule) {
 	ls, _ := r.val["logsource"].(map[string]any)
-	if len(ls) != 2 || ls["product"] != "broadcom_wss" || ls["service"] != "audit" {
-		p.addf(r.file, r.line("logsource"), "logsource must be exactly {product: broadcom_wss, service: audit}")
+	k := kindOf(r.file)
+	exact := len(ls) == len(k.logsource)
+	for a, v := range k.logsource {
+		exact = exact && ls[a] == v
+	}
+	if !exact {
+		p.addf(r.file, r.line("logsource"), "logsource must be exactly %s (the logsource of the %s rules' directory)", k.logsourceString(), k.name)
 	}
 	det, _ := r.val["detection"].(map[string]any)
 	ids := map[string]bool{}
@@ -587,6 +642,11 @@ func (p *pack) useField(r *rule, line int, where, field string) {
 		return
 	}
 	p.fields[field] = true
+	k := kindOf(r.file)
+	if p.byKind[k] == nil {
+		p.byKind[k] = map[string]bool{}
+	}
+	p.byKind[k][field] = true
 }
 
 // checkCrossFile checks ids and names are unique and every correlation
@@ -625,6 +685,10 @@ func (p *pack) checkCrossFile() {
 				p.addf(r.file, r.line("correlation", "rules"), "correlation refers to %q: no rule of the pack has that id or name", s)
 			case t == r:
 				p.addf(r.file, r.line("correlation", "rules"), "correlation refers to itself")
+			case kindOf(t.file) != kindOf(r.file):
+				// Its group-by and field are read from the other logsource's
+				// events; and the pipelines add one logsource's condition.
+				p.addf(r.file, r.line("correlation", "rules"), "correlation refers to %q of %s, a rule of the %s logsource: a correlation counts rules of its own directory", s, t.file, kindOf(t.file).name)
 			}
 		}
 	}

@@ -66,6 +66,8 @@ func TestBrokenRulesAreRefused(t *testing.T) {
 		{"duplicate_key", "duplicate key"},
 		{"unknown_custom", "unknown engine option"},
 		{"no_vocabulary", "\"Vocabulary:\" paragraph"},
+		{"proxy_bad_logsource", "logsource must be exactly {category: proxy, product: broadcom_wss}"},
+		{"cross_logsource_correlation", "a correlation counts rules of its own directory"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.dir, func(t *testing.T) {
@@ -89,9 +91,14 @@ func TestBrokenRulesAreRefused(t *testing.T) {
 
 // TestPipelinesMapEveryField keeps the two pySigma pipelines in step with
 // the rules: a field a rule reads but a pipeline does not map would convert
-// to a query on a field the SIEM does not have. The ECS pipeline maps each
-// field to itself; both refuse exactly the rules that need auditfwd's
-// engine.
+// to a query on a field the SIEM does not have. A mapping applies to a
+// rule's logsource when it has no logsource condition or one naming that
+// logsource (the audit and proxy fields map to different CIM data models:
+// event.outcome is an Authentication status, not a Web one), and each
+// logsource gets its own condition added (event.dataset or sourcetype), so
+// that a converted proxy rule does not search the audit events. The ECS
+// pipeline maps each field to itself; both refuse exactly the rules that
+// need auditfwd's engine.
 func TestPipelinesMapEveryField(t *testing.T) {
 	p := checkPack(os.DirFS("."), mustSchemas(t))
 	var engineOnly []string
@@ -101,6 +108,31 @@ func TestPipelinesMapEveryField(t *testing.T) {
 		}
 	}
 	sort.Strings(engineOnly)
+	if len(p.byKind[auditKind]) == 0 || len(p.byKind[proxyKind]) == 0 {
+		t.Fatalf("fields by logsource: %v", p.byKind)
+	}
+	type cond struct {
+		Type      string `yaml:"type"`
+		Attribute string `yaml:"attribute"`
+		Value     string `yaml:"value"`
+		Category  string `yaml:"category"`
+		Product   string `yaml:"product"`
+		Service   string `yaml:"service"`
+	}
+	// applies: the transformation's logsource conditions select k (none: all).
+	applies := func(conds []cond, k *kind) bool {
+		any := false
+		for _, c := range conds {
+			if c.Type != "logsource" {
+				continue
+			}
+			any = true
+			if c.Category == k.logsource["category"] && c.Product == k.logsource["product"] && c.Service == k.logsource["service"] {
+				return true
+			}
+		}
+		return !any
+	}
 	for _, file := range []string{"pipelines/auditfwd-ecs.yml", "pipelines/auditfwd-splunk-cim.yml"} {
 		t.Run(path.Base(file), func(t *testing.T) {
 			b, err := os.ReadFile(file)
@@ -110,42 +142,51 @@ func TestPipelinesMapEveryField(t *testing.T) {
 			var pl struct {
 				Name            string `yaml:"name"`
 				Transformations []struct {
-					ID      string            `yaml:"id"`
-					Type    string            `yaml:"type"`
-					Mapping map[string]string `yaml:"mapping"`
-					Conds   []struct {
-						Type      string `yaml:"type"`
-						Attribute string `yaml:"attribute"`
-						Value     string `yaml:"value"`
-					} `yaml:"rule_conditions"`
+					ID         string            `yaml:"id"`
+					Type       string            `yaml:"type"`
+					Mapping    map[string]string `yaml:"mapping"`
+					Conditions map[string]string `yaml:"conditions"`
+					Conds      []cond            `yaml:"rule_conditions"`
 				} `yaml:"transformations"`
 			}
 			if err := yaml.Unmarshal(b, &pl); err != nil {
 				t.Fatal(err)
 			}
-			mapping := map[string]string{}
 			var refused []string
-			for _, tr := range pl.Transformations {
-				switch tr.Type {
-				case "field_name_mapping":
-					for k, v := range tr.Mapping {
-						mapping[k] = v
-					}
-				case "rule_failure":
-					for _, c := range tr.Conds {
-						if c.Type == "rule_attribute" && c.Attribute == "id" {
-							refused = append(refused, c.Value)
+			for _, k := range []*kind{auditKind, proxyKind} {
+				mapping := map[string]string{}
+				added := 0
+				for _, tr := range pl.Transformations {
+					switch {
+					case tr.Type == "rule_failure" && k == auditKind:
+						for _, c := range tr.Conds {
+							if c.Type == "rule_attribute" && c.Attribute == "id" {
+								refused = append(refused, c.Value)
+							}
 						}
+					case !applies(tr.Conds, k):
+					case tr.Type == "field_name_mapping":
+						for f, to := range tr.Mapping {
+							if prev, dup := mapping[f]; dup {
+								t.Errorf("%s logsource: %s is mapped twice (%s, %s): the first mapping renames it, the second never sees it", k.name, f, prev, to)
+							}
+							mapping[f] = to
+						}
+					case tr.Type == "add_condition" && len(tr.Conds) > 0:
+						added++
 					}
 				}
-			}
-			for f := range p.fields {
-				to, ok := mapping[f]
-				switch {
-				case !ok:
-					t.Errorf("field %s is read by a rule but not mapped", f)
-				case strings.HasSuffix(file, "-ecs.yml") && to != f:
-					t.Errorf("ECS pipeline maps %s to %s; the fields already are ECS", f, to)
+				for f := range p.byKind[k] {
+					to, ok := mapping[f]
+					switch {
+					case !ok:
+						t.Errorf("field %s is read by a %s rule but not mapped for its logsource", f, k.name)
+					case strings.HasSuffix(file, "-ecs.yml") && to != f:
+						t.Errorf("ECS pipeline maps %s to %s; the fields already are ECS", f, to)
+					}
+				}
+				if added != 1 {
+					t.Errorf("%d conditions added for the %s logsource %s; want one (its dataset or sourcetype)", added, k.name, k.logsourceString())
 				}
 			}
 			sort.Strings(refused)
@@ -156,21 +197,61 @@ func TestPipelinesMapEveryField(t *testing.T) {
 	}
 }
 
-// TestEmbedHoldsEveryRule: the binary ships what the directory holds.
+// TestEmbedHoldsEveryRule: the binary ships what the directories hold,
+// and loading FS at Dir reads every one of them (a directory added on disk
+// but not to the embed pattern, or to Dirs, fails here).
 func TestEmbedHoldsEveryRule(t *testing.T) {
-	onDisk, err := fs.Glob(os.DirFS("."), Dir+"/*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	embedded, err := fs.Glob(FS, Dir+"/*")
-	if err != nil {
-		t.Fatal(err)
+	var onDisk, embedded []string
+	for _, d := range Dirs {
+		got, err := fs.Glob(os.DirFS("."), d+"/*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		onDisk = append(onDisk, got...)
+		if got, err = fs.Glob(FS, d+"/*"); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			t.Errorf("nothing embedded from %s", d)
+		}
+		embedded = append(embedded, got...)
 	}
 	if strings.Join(onDisk, "\n") != strings.Join(embedded, "\n") {
 		t.Errorf("embedded %v; on disk %v", embedded, onDisk)
 	}
-	if len(embedded) == 0 {
-		t.Error("nothing embedded")
+	// Every rule directory on disk is one of Dirs.
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		switch {
+		case !e.IsDir(), e.Name() == "schema", e.Name() == "pipelines", e.Name() == "testdata":
+			continue
+		}
+		found := false
+		for _, d := range Dirs {
+			found = found || d == e.Name()
+		}
+		if !found {
+			t.Errorf("directory %s holds rules but is not in Dirs (nor embedded)", e.Name())
+		}
+	}
+	// What loading at Dir walks is exactly the embedded rule files.
+	var walked []string
+	err = fs.WalkDir(FS, Dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			walked = append(walked, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(walked)
+	sort.Strings(embedded)
+	if strings.Join(walked, "\n") != strings.Join(embedded, "\n") {
+		t.Errorf("walking FS at %q reads %v; embedded %v", Dir, walked, embedded)
 	}
 }
 

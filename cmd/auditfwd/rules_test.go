@@ -20,7 +20,7 @@ func signIn(t0 time.Time, i int, user, outcome string) string {
 // with its file and line.
 func TestRulesCommands(t *testing.T) {
 	code, stdout, stderr := runBin(t, nil, "rules", "list")
-	if code != 0 || strings.Count(stdout, "wss_audit/") < 15 {
+	if code != 0 || strings.Count(stdout, "wss_audit/") < 15 || strings.Count(stdout, "wss_access/") < 5 {
 		t.Fatalf("rules list: exit %d\n%s%s", code, stdout, stderr)
 	}
 	dir := t.TempDir()

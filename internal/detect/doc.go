@@ -14,7 +14,9 @@
 // neither, except on custom.auditfwd (see Engine options), where every
 // key is checked at load. A detection's logsource must be one of
 // Options.Logsources (default: product broadcom_wss, service audit, which
-// is event.dataset wss.audit), or the rule is refused.
+// is event.dataset wss.audit; category proxy, alone or of product
+// broadcom_wss, and product broadcom_wss service access, which are
+// event.dataset wss.access), or the rule is refused.
 //
 // # Detection semantics
 //

@@ -17,9 +17,19 @@ type LogsourceMapping struct {
 	Field, Value               string
 }
 
-// DefaultLogsources are the logsources of auditfwd's events.
+// DefaultLogsources are the logsources of auditfwd's events: the audit
+// log, and the access log (every web transaction through the proxy), which
+// is Sigma's generic proxy category. Matching is exact, so the access log
+// is listed under each spelling a rule may use: category proxy alone (the
+// SigmaHQ taxonomy's, as rules/web/proxy_generic use it), category proxy
+// narrowed to product broadcom_wss (the pack's proxy rules, which read
+// WSS-only columns), and product broadcom_wss service access (naming it
+// like the audit log).
 var DefaultLogsources = []LogsourceMapping{
 	{Product: "broadcom_wss", Service: "audit", Field: "event.dataset", Value: "wss.audit"},
+	{Category: "proxy", Field: "event.dataset", Value: "wss.access"},
+	{Category: "proxy", Product: "broadcom_wss", Field: "event.dataset", Value: "wss.access"},
+	{Product: "broadcom_wss", Service: "access", Field: "event.dataset", Value: "wss.access"},
 }
 
 // Options tune an Engine. The zero value is usable.
