@@ -103,9 +103,10 @@ const TypeAccess = "wss_access"
 
 // accessSource is the keys a wss_access source may have.
 type accessSource struct {
-	Name             string `yaml:"name"`
-	Type             string `yaml:"type"`
-	Checkpoint       int    `yaml:"checkpoint_records"`
+	Name             string      `yaml:"name"`
+	Type             string      `yaml:"type"`
+	Checkpoint       int         `yaml:"checkpoint_records"`
+	Retry            SourceRetry `yaml:"retry"`
 	wssaccess.Config `yaml:",inline"`
 }
 
@@ -120,7 +121,7 @@ func (s *Source) UnmarshalYAML(n *yaml.Node) error {
 	if err := n.Decode(&a); err != nil {
 		return err
 	}
-	*s = Source{Name: a.Name, Type: a.Type, Checkpoint: a.Checkpoint, Access: &a.Config}
+	*s = Source{Name: a.Name, Type: a.Type, Checkpoint: a.Checkpoint, Retry: a.Retry, Access: &a.Config}
 	return nil
 }
 

@@ -207,9 +207,6 @@ func (s *sourceRunner) runAccess(ctx context.Context) error {
 		}
 		s.stats.failed(err)
 		act, wait := wssaccess.Advise(err)
-		if errors.Is(err, wssaccess.ErrDamagedArchive) {
-			act, wait = wssaccess.Repeat, wssaccess.DefaultRepeatWait // the same request, the same token
-		}
 		fields := logrus.Fields{"token_start": a.st.TokenStart.Format(time.RFC3339), "action": act.String()}
 		switch act {
 		case wssaccess.Stop:
@@ -312,6 +309,7 @@ func (s *sourceRunner) fetchArchive(ctx context.Context, now time.Time) (more bo
 	}
 	raw, _ := json.Marshal(next)
 	ws.extra = map[string][]byte{accessKey: raw}
+	ws.pollOK = true
 	var cursor *time.Time
 	if !ws.newest.IsZero() {
 		c := ws.newest.UTC().Truncate(time.Hour)
@@ -327,7 +325,12 @@ func (s *sourceRunner) fetchArchive(ctx context.Context, now time.Time) (more bo
 		s.cursor, s.hasCursor = *cursor, true
 	}
 	s.accessOK(ws)
-	log.WithFields(logrus.Fields{"lines": lines, "archive_bytes": resp.ZipSize}).Debug("Sync API archive committed")
+	fields := logrus.Fields{"lines": lines, "archive_bytes": resp.ZipSize}
+	if ws.deadLogged > maxDeadLogged {
+		fields["dead_lettered"] = ws.deadLogged
+		log.WithFields(fields).Warnf("%d lines of this archive were kept in the dead letter (the first %d logged one by one)", ws.deadLogged, maxDeadLogged)
+	}
+	log.WithFields(fields).Debug("Sync API archive committed")
 	s.sweepAccess(log, now)
 	return resp.Status == wssaccess.StatusMore, nil
 }
@@ -451,8 +454,15 @@ func (s *sourceRunner) deadLine(ws *windowState, log *logrus.Entry, win string, 
 	} else {
 		line = skippedDeadLine(s.cfg.Name, win, hash, wss.SkippedRecord{Reason: reason, Size: int64(le.Size), Hash: le.Hash, Excerpt: le.Head}, now)
 	}
+	if ws.deadLogged++; ws.deadLogged > maxDeadLogged {
+		log = nil // counted in the archive's summary line instead
+	}
 	s.keepDead(ws, log, le.Hash, reason, floor, line)
 }
+
+// maxDeadLogged is how many dead-lettered lines of one archive are logged
+// one by one: at proxy volume a format change could bring millions.
+const maxDeadLogged = 20
 
 // sweepAccess forgets the hashes no restart can bring again, at most every
 // SweepEvery.

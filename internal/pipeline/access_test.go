@@ -60,7 +60,8 @@ sources:
     username: sync-user
     password: sync-pass
     start: %s
-    min_request_interval: 0s
+    min_request_interval: 1ms
+    retry: {initial_interval: 10ms, max_interval: 50ms, max_retry_after: 1s}
 %soutputs:
   - {name: local, type: file, path: %q, batch: {flush_interval: 10ms}}
 `, filepath.Join(h.dir, "state"), h.srv.URL, h.start.Format(time.RFC3339), extra, h.eventsPath())

@@ -306,6 +306,10 @@ type windowState struct {
 	deadBytes int
 	newest    time.Time
 	extra     map[string][]byte // saved with the next checkpoint
+	pollOK    bool              // the next checkpoint ends a poll (wss_access: no cursor move needed)
+	// deadLogged counts the window's dead-lettered lines, to log only the
+	// first few one by one.
+	deadLogged int
 }
 
 // maxHeldDeadBytes bounds the dead-letter lines a window holds between
@@ -470,6 +474,9 @@ func (s *sourceRunner) keepDead(ws *windowState, log *logrus.Entry, h [32]byte, 
 	ws.deadBytes += len(line) + 1
 	ws.pending = append(ws.pending, dedup.Entry{Hash: h, Anchor: anchor})
 	s.stats.DeadLettered.Add(1)
+	if log == nil {
+		return // the caller logs a summary
+	}
 	log.WithFields(logrus.Fields{"hash": event.Event{Hash: h}.HashHex(), "reason": reason}).Warn("record kept in the dead letter")
 }
 
@@ -615,7 +622,7 @@ func (s *sourceRunner) checkpoint(ws *windowState, cursor *time.Time) error {
 		extra[s.det.key] = detState
 	}
 	c := state.Commit{Source: s.cfg.Name, Cursor: cursor, Marks: marks, Extra: extra}
-	if cursor != nil {
+	if cursor != nil || ws.pollOK {
 		now := time.Now()
 		c.PollOK = &now
 	}
