@@ -281,6 +281,11 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	// show where they landed.
 	fmt.Fprintf(stdout, "  state_dir: %s\n", cfg.StateDir)
 	for _, s := range cfg.Sources {
+		if a := s.Access; a != nil {
+			fmt.Fprintf(stdout, "  source %s: %s %s, poll_interval %s, max_archive_bytes %s, retention %s, first start %s (token=none)\n",
+				s.Name, s.Type, a.BaseURL, a.PollInterval, humanBytes(int64(a.MaxArchiveBytes)), a.Retention, s.StartTime.Format(time.RFC3339))
+			continue
+		}
 		fmt.Fprintf(stdout, "  source %s: %s, date_format %s, window %s, overlap %s, dedup_horizon %s, first start %s\n",
 			s.Name, s.BaseURL, s.DateFormat, s.Window.D(), s.Overlap.D(), s.DedupHorizon.D(), s.StartTime.Format(time.RFC3339))
 	}

@@ -32,7 +32,7 @@ func (s *Source) validateAccess(p string, now time.Time, add func(path, format s
 		s.StartTime = t
 		if oldest := now.Add(-s.Access.Retention.D()); t.Before(oldest) {
 			add(p+".start", "%s is older than the Sync API keeps logs (retention %s: the oldest hour is %s); raise retention to 365d only with hosted reporting",
-				t.Format(time.RFC3339), s.Access.Retention.D(), oldest.Truncate(time.Hour).Add(time.Hour).Format(time.RFC3339))
+				t.Format(time.RFC3339), s.Access.Retention, oldest.Truncate(time.Hour).Add(time.Hour).Format(time.RFC3339))
 		}
 	}
 	if s.Checkpoint < 100 {

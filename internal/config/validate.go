@@ -182,6 +182,12 @@ func (c *Config) Validate(now time.Time) []error {
 		}
 		if s.Access != nil {
 			errs = append(errs, s.validateAccess(p, now, add)...)
+			cred := "a:" + s.Access.BaseURL + "\x00" + s.Access.Username
+			if prev, dup := names[cred]; dup && s.Access.Username != "" {
+				add(p+".username", "%s reads the same tenant with the same credential: the Sync API allows one download at a time per credential, and both sources would deliver the same lines", prev)
+			} else {
+				names[cred] = p
+			}
 			continue
 		}
 		if s.Type != "wss_audit" {

@@ -290,3 +290,107 @@ func TestAccessDamagedArchiveQueuesNothing(t *testing.T) {
 		t.Fatalf("the damaged answer was not repeated with the same token")
 	}
 }
+
+// A run stopped after checkpoints inside an archive (as a crash would)
+// has committed lines but not the token: the next run repeats the request
+// with the old token and dedup drops what was committed.
+func TestAccessStopMidArchiveResumes(t *testing.T) {
+	h := newAccessHarness(t, func(c *simulator.SyncConfig) { c.PageLines = 5000 })
+	c := h.config("    checkpoint_records: 100\n")
+	p, err := New(c, buildOuts(t, c, nil), quietLog(), Options{Once: true, Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	checkpoints := 0
+	p.srcs[0].onCheckpoint = func(int) {
+		if checkpoints++; checkpoints == 7 {
+			cancel()
+		}
+	}
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if tok := p.Store().SourceValue("acc", "sync"); tok != nil {
+		t.Fatalf("a token was committed by a checkpoint inside the first archive: %s", tok)
+	}
+	partial := countLines(t, h.eventsPath())
+	if partial == 0 {
+		t.Fatal("nothing committed before the stop: the test proves nothing")
+	}
+	if err := h.run(h.config("    checkpoint_records: 100\n")); err != nil {
+		t.Fatal(err)
+	}
+	h.checkAccessOnce(h.start, t0.Add(time.Millisecond))
+	if reqs := h.sim.Requests(); reqs[1].Query.Get("token") != "none" || reqs[1].Query.Get("startDate") != reqs[0].Query.Get("startDate") {
+		t.Fatalf("the second run did not repeat the first request: %v then %v", reqs[0].Query, reqs[1].Query)
+	}
+}
+
+// `auditfwd state set` on an access source: the next request is
+// token=none from the cursor's hour.
+func TestAccessStateSetRestartsThere(t *testing.T) {
+	h := newAccessHarness(t, nil)
+	if err := h.run(h.config("")); err != nil {
+		t.Fatal(err)
+	}
+	c := h.config("")
+	p, err := New(c, buildOuts(t, c, nil), quietLog(), Options{Once: true, Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(-3*time.Hour + 20*time.Minute)
+	if err := p.Store().SetCursor("acc", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Store().SetSourceValue("acc", "sync", AccessRestartAt(at)); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	before := len(h.sim.Requests())
+	if err := h.run(h.config("")); err != nil {
+		t.Fatal(err)
+	}
+	r := h.sim.Requests()[before]
+	if r.Query.Get("token") != "none" || r.Query.Get("startDate") != fmt.Sprint(t0.Add(-3*time.Hour).UnixMilli()) {
+		t.Fatalf("after state set: %v", r.Query)
+	}
+	// The lines again from there are in the seen-set: nothing twice.
+	h.checkAccessOnce(h.start, t0.Add(time.Millisecond))
+}
+
+// The seen-set keeps a line while a restart can still reach it, not a
+// day: hours later it holds only the last few hours' lines.
+func TestAccessSeenSetHorizonFollowsTheCursor(t *testing.T) {
+	h := newAccessHarness(t, nil)
+	run := func() *Pipeline {
+		c := h.config("")
+		p, err := New(c, buildOuts(t, c, nil), quietLog(), Options{Once: true, Now: h.clock.Now, SweepEvery: time.Nanosecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		p.Close()
+		return p
+	}
+	run()
+	for i := 0; i < 6; i++ {
+		h.clock.Add(time.Hour)
+		run()
+	}
+	p := run()
+	seen := p.SeenCount("acc")
+	total := int64(len(h.sim.SyncLineHashes(h.start, h.clock.Now())))
+	perHour := int64(h.sim.Config().LinesPerHour)
+	// The cursor is the newest line's hour; a restart reaches 2h before it,
+	// the horizon 1h more: at most the lines of those hours and this one.
+	if seen == 0 || seen > 5*perHour || seen >= total {
+		t.Fatalf("seen-set holds %d of %d lines (%d an hour): want at most ~4 hours' worth", seen, total, perHour)
+	}
+	h.checkAccessOnce(h.start, h.clock.Now().Add(time.Millisecond))
+}

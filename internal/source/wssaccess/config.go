@@ -239,3 +239,11 @@ func (b *ByteSize) UnmarshalText(t []byte) error {
 	*b = ByteSize(v * mul)
 	return nil
 }
+
+// String writes whole days as "100d", else as time.Duration does.
+func (d Duration) String() string {
+	if td := time.Duration(d); td >= 24*time.Hour && td%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(td/(24*time.Hour)), 10) + "d"
+	}
+	return time.Duration(d).String()
+}
