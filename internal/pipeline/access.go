@@ -207,6 +207,13 @@ func (s *sourceRunner) runAccess(ctx context.Context) error {
 		}
 		s.stats.failed(err)
 		act, wait := wssaccess.Advise(err)
+		var de *wssaccess.DateError
+		if errors.As(err, &de) && a.st.Token != "" {
+			// Dates refused with a token: the token's own startDate may be
+			// what the server no longer takes. Without a token, from the
+			// cursor, is worth one try before an operator is needed.
+			act, wait = wssaccess.Restart, 0
+		}
 		fields := logrus.Fields{"token_start": a.st.TokenStart.Format(time.RFC3339), "action": act.String()}
 		switch act {
 		case wssaccess.Stop:
@@ -231,10 +238,11 @@ func (s *sourceRunner) runAccess(ctx context.Context) error {
 		var busy *wssaccess.BusyError
 		var rl *wss.RateLimitError
 		if !errors.As(err, &busy) && !errors.As(err, &rl) {
-			// A transport error or a broken answer: back off on top.
+			// A transport error or a broken answer: back off on top. Busy
+			// and rate-limit answers come with their own waits.
 			wait = max(wait, bo.NextBackOff())
-			attempts++
 		}
+		attempts++ // with --once, a server busy for good fails the run too
 		if max := s.cfg.Retry.MaxRetryAfter.D(); wait > max {
 			wait = max
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -393,4 +394,29 @@ func TestAccessSeenSetHorizonFollowsTheCursor(t *testing.T) {
 		t.Fatalf("seen-set holds %d of %d lines (%d an hour): want at most ~4 hours' worth", seen, total, perHour)
 	}
 	h.checkAccessOnce(h.start, h.clock.Now().Add(time.Millisecond))
+}
+
+// A 400 for the dates of a token request restarts without the token; a
+// 400 without a token needs an operator (--once fails).
+func TestAccessDateErrorWithTokenRestarts(t *testing.T) {
+	h := newAccessHarness(t, nil)
+	if err := h.run(h.config("")); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Add(time.Hour)
+	h.sim.InjectFault(simulator.SyncFault{Status: http.StatusBadRequest, Body: "startDate is too old for this token"})
+	before := len(h.sim.Requests())
+	if err := h.run(h.config("")); err != nil {
+		t.Fatalf("a 400 with a token failed the run: %v", err)
+	}
+	reqs := h.sim.Requests()[before:]
+	if reqs[0].Query.Get("token") == "none" || reqs[1].Query.Get("token") != "none" {
+		t.Fatalf("want the token request, then token=none: %v, %v", reqs[0].Query, reqs[1].Query)
+	}
+	h.checkAccessOnce(h.start, t0.Add(time.Hour+time.Millisecond))
+	h.sim.InjectFault(simulator.SyncFault{Status: http.StatusBadRequest})
+	h.sim.InjectFault(simulator.SyncFault{Status: http.StatusBadRequest})
+	if err := h.run(h.config("")); err == nil || !strings.Contains(err.Error(), "400") {
+		t.Fatalf("a 400 without a token: %v, want the run to fail naming it", err)
+	}
 }
