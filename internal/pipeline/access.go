@@ -223,6 +223,7 @@ func (s *sourceRunner) runAccess(ctx context.Context) error {
 			fields["restart_from"] = restart.Format(time.RFC3339)
 			s.log.WithFields(fields).WithError(err).Warn("the Sync API token cannot go on: restarting with token=none (lines delivered already are dropped by dedup)")
 			a.st = accessState{TokenStart: restart}
+			s.stats.Restarts.Add(1)
 		case wssaccess.Fatal:
 			s.statusOf(err)
 			if s.p.opts.Once {
@@ -329,6 +330,7 @@ func (s *sourceRunner) fetchArchive(ctx context.Context, now time.Time) (more bo
 		return false, s.rollbackAccess(err)
 	}
 	a.st = next
+	s.stats.ArchiveBytes.Add(resp.ZipSize)
 	if cursor != nil {
 		s.cursor, s.hasCursor = *cursor, true
 	}

@@ -38,6 +38,8 @@ var (
 	descQueueLimit  = prometheus.NewDesc("auditfwd_output_queue_max_bytes", "The queue's configured limit.", []string{"output"}, nil)
 	descFileMissing = prometheus.NewDesc("auditfwd_output_file_missing_bytes_total", "Bytes the file output wrote and later found gone from its file (cut by someone, a power failure).", []string{"output"}, nil)
 	descFileRotated = prometheus.NewDesc("auditfwd_output_file_rotations_total", "Times the file output found its file renamed away or emptied (log rotation) and wrote on in the file at its path.", []string{"output"}, nil)
+	descArchBytes   = prometheus.NewDesc("auditfwd_source_sync_archive_bytes_total", "wss_access: bytes of Sync API archives committed.", []string{"source"}, nil)
+	descRestarts    = prometheus.NewDesc("auditfwd_source_sync_restarts_total", "wss_access: restarts with token=none (token expired, partial ZIP, refused date).", []string{"source"}, nil)
 	descSeenEntries = prometheus.NewDesc("auditfwd_dedup_entries", "Hashes in the source's seen-set.", []string{"source"}, nil)
 
 	descDetEvaluated = prometheus.NewDesc("auditfwd_detect_events_evaluated_total", "New events run through the detection rules.", []string{"source"}, nil)
@@ -78,6 +80,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descWindows, float64(st.Windows.Load()), n)
 		counter(descSrcFailures, float64(st.Failures.Load()), n)
 		counter(descRetryWait, time.Duration(st.RetryWaits.Load()).Seconds(), n)
+		if s.access != nil {
+			counter(descArchBytes, float64(st.ArchiveBytes.Load()), n)
+			counter(descRestarts, float64(st.Restarts.Load()), n)
+		}
 		blocked := 0.0
 		if st.BlockedNow.Load() {
 			blocked = 1

@@ -19,6 +19,9 @@ type SourceStats struct {
 	RetryWaits   atomic.Int64 // nanoseconds spent waiting to retry
 	Blocked      atomic.Int64 // nanoseconds stopped by a full queue
 	BlockedNow   atomic.Bool  // polling is stopped by a full queue right now
+	// wss_access only: the Sync API's archives.
+	ArchiveBytes atomic.Int64 // bytes of committed archives (the ZIPs, as sent)
+	Restarts     atomic.Int64 // token=none restarts after a 410, a partial ZIP or a refused date
 	// Detect counts alerts (zero while detections are off).
 	Detect *DetectStats
 
