@@ -20,6 +20,7 @@ import (
 	"github.com/auditfwd/auditfwd/internal/config"
 	"github.com/auditfwd/auditfwd/internal/pipeline"
 	"github.com/auditfwd/auditfwd/internal/simulator"
+	"github.com/auditfwd/auditfwd/internal/source/wssaccess"
 	"github.com/auditfwd/auditfwd/internal/state"
 	"github.com/auditfwd/auditfwd/outputs"
 	"github.com/auditfwd/auditfwd/outputs/elasticsearch"
@@ -280,6 +281,13 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	// show where they landed.
 	fmt.Fprintf(stdout, "  state_dir: %s\n", cfg.StateDir)
 	for _, s := range cfg.Sources {
+		if a := s.Access; a != nil {
+			// The Sync API has a token, not windows: its own keys.
+			fmt.Fprintf(stdout, "  source %s: %s %s%s, poll_interval %s, min_request_interval %s, max_archive_bytes %s, retention %s, first start %s (token=none)\n",
+				s.Name, config.TypeAccess, a.BaseURL, wssaccess.DefaultPath, a.PollInterval.D(), a.MinRequestInterval.D(),
+				humanBytes(int64(a.MaxArchiveBytes)), a.Retention.D(), s.StartTime.Format(time.RFC3339))
+			continue
+		}
 		fmt.Fprintf(stdout, "  source %s: %s, date_format %s, window %s, overlap %s, dedup_horizon %s, first start %s\n",
 			s.Name, s.BaseURL, s.DateFormat, s.Window.D(), s.Overlap.D(), s.DedupHorizon.D(), s.StartTime.Format(time.RFC3339))
 	}
