@@ -45,3 +45,39 @@ outputs:
 		}
 	}
 }
+
+// config.example.yaml's wss_access entry is commented out (one tenant's
+// audit log is the common case); uncommented it must validate, every key
+// known, so that the reference cannot drift from the code.
+func TestExampleAccessSourceValidates(t *testing.T) {
+	raw, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(raw), "\n")
+	start := -1
+	for i, l := range lines {
+		if l == "  # - name: wss-access" {
+			start = i
+		}
+	}
+	if start < 0 {
+		t.Fatal("no commented wss_access entry (\"  # - name: wss-access\") in config.example.yaml")
+	}
+	n := 0
+	for i := start; i < len(lines) && strings.HasPrefix(lines[i], "  # "); i++ {
+		lines[i] = "  " + strings.TrimPrefix(lines[i], "  # ")
+		n++
+	}
+	if n < 15 {
+		t.Fatalf("the wss_access entry has %d lines: cut short?", n)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte(strings.Join(lines, "\n")), 0o600)
+	env := []string{"WSS_USERNAME=u", "WSS_PASSWORD=p", "WSS_ACCESS_USERNAME=au", "WSS_ACCESS_PASSWORD=ap"}
+	code, stdout, stderr := runBin(t, env, "validate", "--config", cfg)
+	if code != 0 || !strings.Contains(stdout, "ok (2 sources") || !strings.Contains(stdout, "source wss-access: wss_access") {
+		t.Fatalf("exit %d:\n%s\n%s", code, stdout, stderr)
+	}
+}
