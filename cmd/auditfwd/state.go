@@ -133,18 +133,23 @@ func cmdState(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		old, had, _ := st.Cursor(*source)
+		access := isAccessSource(cfg, *source)
+		if access {
+			// The Sync API starts on whole hours: the cursor is the hour
+			// the next request starts from, as for a delivered line.
+			t = t.UTC().Truncate(time.Hour)
+		}
 		if err := st.SetCursor(*source, t); err != nil {
 			fmt.Fprintf(stderr, "auditfwd state set: %v\n", err)
 			return exitRuntime
 		}
-		if isAccessSource(cfg, *source) {
+		if access {
 			// The Sync API token is dropped: the next run asks token=none
 			// from the cursor's hour.
 			if err := st.SetSourceValue(*source, state.KeySync, pipeline.AccessRestartAt(t)); err != nil {
 				fmt.Fprintf(stderr, "auditfwd state set: %v\n", err)
 				return exitRuntime
 			}
-			t = t.UTC().Truncate(time.Hour)
 		}
 		from := "none"
 		if had {
