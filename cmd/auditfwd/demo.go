@@ -133,7 +133,9 @@ source %s (wss_audit, the admin audit log): %d records fetched
   %6d duplicates   dropped (dedup by line hash)
   %6d malformed    -> %s
   %6d alerts       (the pack's proxy rules)
-%sconfig used: %s   (run it yourself: auditfwd run --config %s)
+%sconfig used: %s
+  (its simulator stopped with the demo; to run it yourself, start auditfwd simulate --scenarios,
+  point both base_url at it, then: auditfwd run --config %s)
 `, eventsPath,
 			demoAuditSource, audit.Fetched.Load(), audit.New.Load(), audit.Duplicate.Load(),
 			audit.DeadLettered.Load(), deadPath, audit.Detect.Alerts.Load(), demoAlertLines(audit.Detect),
