@@ -30,7 +30,9 @@ show   prints each source's cursor, last successful poll and seen-set (dedup
        store) size, and each queue's commit and delivery marks.
 set    moves a source's cursor: the next poll starts at TIME (to read a day
        again, say). The seen-set stays, so what was delivered is not sent
-       again; only records missed before are.
+       again; only records missed before are. A wss_access source's
+       seen-set reaches only ~3 hours back: moved further, it sends what
+       it delivered before again; its TIME is cut to the hour.
 reset  forgets a source's cursor and seen-set: the next run starts at the
        source's configured start and sends everything again (the SIEMs get
        duplicates, which the event hash lets them drop). --only limits it.
