@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/auditfwd/auditfwd/internal/config"
 	"github.com/auditfwd/auditfwd/internal/pipeline"
 	"github.com/auditfwd/auditfwd/internal/simulator"
+	"github.com/auditfwd/auditfwd/internal/source/wssaccess"
 	"github.com/auditfwd/auditfwd/internal/state"
 	"github.com/auditfwd/auditfwd/outputs"
 	"github.com/auditfwd/auditfwd/outputs/elasticsearch"
@@ -282,8 +282,10 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "  state_dir: %s\n", cfg.StateDir)
 	for _, s := range cfg.Sources {
 		if a := s.Access; a != nil {
-			fmt.Fprintf(stdout, "  source %s: %s %s, poll_interval %s, max_archive_bytes %s, retention %s, first start %s (token=none)\n",
-				s.Name, s.Type, a.BaseURL, a.PollInterval, humanBytes(int64(a.MaxArchiveBytes)), a.Retention, s.StartTime.Format(time.RFC3339))
+			// The Sync API has a token, not windows: its own keys.
+			fmt.Fprintf(stdout, "  source %s: %s %s%s, poll_interval %s, min_request_interval %s, max_archive_bytes %s, retention %s, first start %s (token=none)\n",
+				s.Name, config.TypeAccess, a.BaseURL, wssaccess.DefaultPath, a.PollInterval.D(), a.MinRequestInterval.D(),
+				humanBytes(int64(a.MaxArchiveBytes)), a.Retention, s.StartTime.Format(time.RFC3339))
 			continue
 		}
 		fmt.Fprintf(stdout, "  source %s: %s, date_format %s, window %s, overlap %s, dedup_horizon %s, first start %s\n",
@@ -393,102 +395,4 @@ func cmdSimulate(args []string, stdout, stderr io.Writer) int {
 		return exitRuntime
 	}
 	return exitOK
-}
-
-func cmdDemo(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("demo", "demo [--dir ./demo-out] [--events]", stderr)
-	dir := fs.String("dir", "demo-out", "where the demo writes its state, events and dead letter: a new or empty directory, or one an earlier demo made (its files are replaced)")
-	events := fs.Bool("events", false, "also print every ECS event on stdout")
-	fs.Bool("quiet", true, "obsolete: events are printed only with --events")
-	if done, code := parseFlags(fs, args, stdout); done {
-		return code
-	}
-	now := time.Now().UTC()
-	sc := simulator.DemoConfig(now)
-	sim, err := simulator.New(sc)
-	if err != nil {
-		fmt.Fprintf(stderr, "demo: %v\n", err)
-		return exitRuntime
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintf(stderr, "demo: %v\n", err)
-		return exitRuntime
-	}
-	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	defer srv.Close()
-
-	if err := prepareDemoDir(*dir); err != nil {
-		fmt.Fprintf(stderr, "demo: %v\n", err)
-		return exitUsage
-	}
-	// Absolute paths: the config it writes stays right wherever it is run from.
-	if abs, err := filepath.Abs(*dir); err == nil {
-		*dir = abs
-	}
-	yaml := fmt.Sprintf(`state_dir: %q
-log: {level: info}
-metrics: {listen: ""}
-shutdown_timeout: 30s
-sources:
-  - name: demo
-    type: wss_audit
-    base_url: http://%s
-    username: %q
-    password: %q
-    date_format: date
-    start: %q
-    poll_interval: 5m
-detections:
-  enabled: true                     # the shipped Sigma pack, built in
-outputs:
-  - name: local
-    type: file
-    path: %q
-`, filepath.Join(*dir, "state"), ln.Addr(), sc.Username, sc.Password,
-		sc.Start.Format(time.RFC3339), filepath.Join(*dir, "events.ndjson"))
-	if *events {
-		yaml += "  - name: console\n    type: stdout\n"
-	}
-	cfgPath := filepath.Join(*dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(yaml), 0o640); err != nil {
-		fmt.Fprintf(stderr, "demo: %v\n", err)
-		return exitRuntime
-	}
-	cfg, det, code := loadConfigAndRules(cfgPath, stderr)
-	if cfg == nil {
-		return code
-	}
-	log := newLogger(cfg.Log, stderr)
-	log.WithField("simulator", "http://"+ln.Addr().String()).Info("demo: polling the built-in WSS simulator")
-	var st *pipeline.SourceStats
-	code = runPipelineWith(cfg, log, stdout, pipeline.Options{Once: true, Detections: det}, hooks{
-		onEnd: func(p *pipeline.Pipeline) { st = p.SourceStats("demo") },
-	})
-	if code == exitOK && st != nil {
-		// On stdout and last, so it does not scroll away behind the log.
-		fmt.Fprintf(stdout, `
-demo done: %d records fetched from the built-in WSS simulator
-  %6d new events   -> %s
-  %6d duplicates   dropped (the API re-serves whole days; dedup by record hash)
-  %6d malformed    -> %s (kept with the reason, never dropped)
-  %6d alerts       -> %s (event.kind: alert, from the built-in Sigma rules)
-%sconfig used: %s   (run it yourself: auditfwd run --config %s)
-`, st.Fetched.Load(), st.New.Load(), filepath.Join(*dir, "events.ndjson"), st.Duplicate.Load(),
-			st.DeadLettered.Load(), filepath.Join(*dir, "state", "deadletter.ndjson"),
-			st.Detect.Alerts.Load(), filepath.Join(*dir, "events.ndjson"), demoAlertLines(st.Detect), cfgPath, cfgPath)
-	}
-	return code
-}
-
-// demoAlertLines lists the demo's alerts by rule, most first.
-func demoAlertLines(d *pipeline.DetectStats) string {
-	rs := d.ByRule(time.Now())
-	sort.SliceStable(rs, func(i, j int) bool { return rs[i].Total > rs[j].Total })
-	var b strings.Builder
-	for _, r := range rs {
-		fmt.Fprintf(&b, "           %4d x %s\n", r.Total, r.Title)
-	}
-	return b.String()
 }

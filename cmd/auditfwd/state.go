@@ -30,7 +30,9 @@ show   prints each source's cursor, last successful poll and seen-set (dedup
        store) size, and each queue's commit and delivery marks.
 set    moves a source's cursor: the next poll starts at TIME (to read a day
        again, say). The seen-set stays, so what was delivered is not sent
-       again; only records missed before are.
+       again; only records missed before are. A wss_access source's
+       seen-set reaches only ~3 hours back: moved further, it sends what
+       it delivered before again; its TIME is cut to the hour.
 reset  forgets a source's cursor and seen-set: the next run starts at the
        source's configured start and sends everything again (the SIEMs get
        duplicates, which the event hash lets them drop). --only limits it.
@@ -133,18 +135,23 @@ func cmdState(args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		old, had, _ := st.Cursor(*source)
+		access := isAccessSource(cfg, *source)
+		if access {
+			// The Sync API starts on whole hours: the cursor is the hour
+			// the next request starts from, as for a delivered line.
+			t = t.UTC().Truncate(time.Hour)
+		}
 		if err := st.SetCursor(*source, t); err != nil {
 			fmt.Fprintf(stderr, "auditfwd state set: %v\n", err)
 			return exitRuntime
 		}
-		if isAccessSource(cfg, *source) {
+		if access {
 			// The Sync API token is dropped: the next run asks token=none
 			// from the cursor's hour.
 			if err := st.SetSourceValue(*source, state.KeySync, pipeline.AccessRestartAt(t)); err != nil {
 				fmt.Fprintf(stderr, "auditfwd state set: %v\n", err)
 				return exitRuntime
 			}
-			t = t.UTC().Truncate(time.Hour)
 		}
 		from := "none"
 		if had {
