@@ -169,7 +169,7 @@ func (s *SyncSimulator) syncLine(b []byte, pos int64) []byte {
 	case "DENIED":
 		status, action, exc = "403", "TCP_DENIED", syncExceptions[g.intn(len(syncExceptions))]
 		risk = strconv.Itoa(5 + g.intn(6))
-		if g.percent(20) {
+		if g.percent(2) { // malware is a rare cause of a block
 			virus, exc = syncVirus[g.intn(len(syncVirus))], "virus_detected"
 		}
 	case "PROXIED":
@@ -194,7 +194,7 @@ func (s *SyncSimulator) syncLine(b []byte, pos int64) []byte {
 	app := syncApps[g.intn(len(syncApps))]
 	ua := `"` + userAgents[g.intn(len(userAgents))] + `"`
 	leak := "-"
-	if g.percent(2) {
+	if g.intn(1000) < 2 { // 0.2%: a DLP flag is rare
 		leak = "yes"
 	}
 	device := "-"
