@@ -80,6 +80,9 @@ type accessSource struct {
 	client *wssaccess.Client
 	mapper wssaccess.Mapper
 	st     accessState
+	// newest is the newest line time this process committed: the lines
+	// of the next archive arrived after it (see deliverArchive's anchor).
+	newest time.Time
 }
 
 func newAccessSource(p *Pipeline, sc config.Source) (*accessSource, error) {
@@ -331,6 +334,9 @@ func (s *sourceRunner) fetchArchive(ctx context.Context, now time.Time) (more bo
 	}
 	a.st = next
 	s.stats.ArchiveBytes.Add(resp.ZipSize)
+	if ws.newest.After(a.newest) {
+		a.newest = ws.newest
+	}
 	if cursor != nil {
 		s.cursor, s.hasCursor = *cursor, true
 	}
@@ -379,10 +385,23 @@ func (s *sourceRunner) deliverArchive(ctx context.Context, ws *windowState, resp
 	}
 	dec := wssaccess.NewDecoder(arc)
 	read := time.Now().UTC()
-	// A line's hash is kept until the cursor, less the restart reach, has
-	// passed it: anchored at its time, or at the current restart hour when
-	// earlier (a line stamped long ago may still come again in a restart).
+	// A line's hash is kept while a restart can bring it again, that is
+	// until the cursor, less the restart reach, has passed the hour the
+	// line arrived in. Lines come in the order they arrived, so a line
+	// arrived no earlier than the newest line before it: its anchor is its
+	// own time or, when earlier (a dead-lettered line has none, a late or
+	// hostile one an old one), the newest line time before it, the
+	// cursor's hour at least. The restart hour at delivery is not enough:
+	// it lies the lookback before the cursor, so expiry forgot such a line
+	// about an hour later while restarts from a later cursor still
+	// replayed it (a dead letter kept twice).
 	floor := s.restartHour(now).Unix()
+	if s.hasCursor {
+		floor = max(floor, s.cursor.Unix())
+	}
+	if !a.newest.IsZero() {
+		floor = max(floor, a.newest.Unix())
+	}
 	limit := now.Add(accessFutureSlack)
 	win := "sync " + a.st.TokenStart.Format(time.RFC3339)
 	docBuf := make([]byte, 0, 4096)
@@ -405,7 +424,7 @@ func (s *sourceRunner) deliverArchive(ctx context.Context, ws *windowState, resp
 			if s.knownHash(ws, le.Hash) {
 				continue
 			}
-			s.deadLine(ws, log, win, le, floor, read)
+			s.deadLine(ws, log, win, le, max(floor, ws.newest.Unix()), read)
 			if err := s.checkpointIfDue(ws); err != nil {
 				return lines, err
 			}
@@ -425,13 +444,13 @@ func (s *sourceRunner) deliverArchive(ctx context.Context, ws *windowState, resp
 			if !errors.As(mapErr, &le) {
 				le = &wssaccess.LineError{Entry: rec.Entry, Num: rec.Num, Reason: mapErr.Error(), Raw: rec.Raw, Hash: rec.Hash, Size: len(rec.Raw)}
 			}
-			s.deadLine(ws, log, win, le, floor, read)
+			s.deadLine(ws, log, win, le, max(floor, ws.newest.Unix()), read)
 			if err := s.checkpointIfDue(ws); err != nil {
 				return lines, err
 			}
 			continue
 		}
-		anchor := max(ev.Time.Unix(), floor)
+		anchor := max(ev.Time.Unix(), floor, ws.newest.Unix())
 		if err := s.enqueue(ctx, ws, ev, dedup.Entry{Hash: rec.Hash, Anchor: anchor}); err != nil {
 			return lines, err
 		}

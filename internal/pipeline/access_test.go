@@ -420,3 +420,34 @@ func TestAccessDateErrorWithTokenRestarts(t *testing.T) {
 		t.Fatalf("a 400 without a token: %v, want the run to fail naming it", err)
 	}
 }
+
+// A restart with token=none replays hours of lines; the seen-set must
+// still hold every one of them, dead-lettered lines included (they have
+// no usable time of their own), for as long as a restart can reach them.
+// Here each hour brings a 410 and its restart from the cursor less the
+// lookback, with frequent checkpoints so the seen-set's runs merge (and
+// leave out what expiry says is past) between restarts.
+func TestAccessRestartsRepeatNoLine(t *testing.T) {
+	h := newAccessHarness(t, func(c *simulator.SyncConfig) { c.LinesPerHour, c.PageLines, c.FileLines = 500, 400, 150 })
+	c := h.config("    checkpoint_records: 100\n")
+	if err := h.run(c); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		h.clock.Add(time.Hour)
+		h.sim.InjectFault(simulator.SyncFault{Status: http.StatusGone, Body: "token expired"})
+		if err := h.run(c); err != nil {
+			t.Fatal(err)
+		}
+		h.checkAccessOnce(h.start, h.clock.Now().Add(time.Millisecond))
+	}
+	gone := 0
+	for _, r := range h.sim.Requests() {
+		if r.Status == http.StatusGone {
+			gone++
+		}
+	}
+	if gone != 3 {
+		t.Fatalf("%d answers 410, want 3: the restarts the test is about did not happen", gone)
+	}
+}
