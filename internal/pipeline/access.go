@@ -376,9 +376,18 @@ func (s *sourceRunner) deliverArchive(ctx context.Context, ws *windowState, resp
 	dec := wssaccess.NewDecoder(arc)
 	read := time.Now().UTC()
 	// A line's hash is kept until the cursor, less the restart reach, has
-	// passed it: anchored at its time, or at the current restart hour when
+	// passed it: anchored at its time, or later at the floor below when
 	// earlier (a line stamped long ago may still come again in a restart).
 	floor := s.restartHour(now).Unix()
+	if s.hasCursor {
+		// A line without a usable time of its own (dead-lettered, or
+		// stamped long ago) sits after the lines delivered before it: a
+		// restart reaches it as long as it reaches them, so it is kept at
+		// least as long as the newest of them (the cursor, then the newest
+		// line of this archive so far: lineFloor).
+		floor = max(floor, s.cursor.Unix())
+	}
+	lineFloor := func() int64 { return max(floor, ws.newest.Unix()) }
 	limit := now.Add(accessFutureSlack)
 	win := "sync " + a.st.TokenStart.Format(time.RFC3339)
 	docBuf := make([]byte, 0, 4096)
@@ -401,7 +410,7 @@ func (s *sourceRunner) deliverArchive(ctx context.Context, ws *windowState, resp
 			if s.knownHash(ws, le.Hash) {
 				continue
 			}
-			s.deadLine(ws, log, win, le, floor, read)
+			s.deadLine(ws, log, win, le, lineFloor(), read)
 			if err := s.checkpointIfDue(ws); err != nil {
 				return lines, err
 			}
@@ -421,13 +430,13 @@ func (s *sourceRunner) deliverArchive(ctx context.Context, ws *windowState, resp
 			if !errors.As(mapErr, &le) {
 				le = &wssaccess.LineError{Entry: rec.Entry, Num: rec.Num, Reason: mapErr.Error(), Raw: rec.Raw, Hash: rec.Hash, Size: len(rec.Raw)}
 			}
-			s.deadLine(ws, log, win, le, floor, read)
+			s.deadLine(ws, log, win, le, lineFloor(), read)
 			if err := s.checkpointIfDue(ws); err != nil {
 				return lines, err
 			}
 			continue
 		}
-		anchor := max(ev.Time.Unix(), floor)
+		anchor := max(ev.Time.Unix(), lineFloor())
 		if err := s.enqueue(ctx, ws, ev, dedup.Entry{Hash: rec.Hash, Anchor: anchor}); err != nil {
 			return lines, err
 		}
