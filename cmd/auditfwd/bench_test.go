@@ -71,3 +71,32 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// TestBenchAccessCounts runs `auditfwd bench --access` on a small day: every
+// generated line is fetched once and delivered or dead-lettered, and a
+// second run reuses the generated archives.
+func TestBenchAccessCounts(t *testing.T) {
+	archives := t.TempDir()
+	for run := 0; run < 2; run++ {
+		code, stdout, stderr := runBin(t, nil, "bench", "--access", "--lines", "2400", "--page-lines", "1000", "--archives", archives, "--json")
+		if code != 0 {
+			t.Fatalf("run %d: exit %d:\n%s", run, code, stderr)
+		}
+		var rep bench.AccessReport
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatalf("report: %v\n%s", err, stdout)
+		}
+		p := rep.Pass
+		if rep.Lines < 2400 || rep.Answers != 3 || rep.ServedAnswers != 3 || p.Fetched != rep.Lines ||
+			p.New+p.DeadLettered != p.Fetched || p.Delivered != p.New || p.Queued != 0 {
+			t.Errorf("run %d: %d lines in %d answers (%d served); fetched %d, new %d, dead %d, delivered %d, queued %d",
+				run, rep.Lines, rep.Answers, rep.ServedAnswers, p.Fetched, p.New, p.DeadLettered, p.Delivered, p.Queued)
+		}
+		if p.CPU() <= 0 || p.MaxRSS <= 0 || p.Disk.Output <= 0 {
+			t.Errorf("run %d: CPU %v, RSS %d, output %d bytes", run, p.CPU(), p.MaxRSS, p.Disk.Output)
+		}
+		if rep.Generated != (run == 0) {
+			t.Errorf("run %d: generated %v; the second run should reuse the archives", run, rep.Generated)
+		}
+	}
+}

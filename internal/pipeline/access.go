@@ -83,7 +83,13 @@ type accessSource struct {
 	// newest is the newest line time this process committed: the lines
 	// of the next archive arrived after it (see deliverArchive's anchor).
 	newest time.Time
+	// sweptTo is the cutoff of the last seen-set sweep (see sweepAccess).
+	sweptTo time.Time
 }
+
+// sweepStep is how far the seen-set cutoff moves before a sweep that
+// SweepEvery has not asked for yet.
+const sweepStep = time.Hour
 
 func newAccessSource(p *Pipeline, sc config.Source) (*accessSource, error) {
 	client, err := wssaccess.New(*sc.Access, nil, filepath.Join(p.cfg.StateDir, "spool", sc.Name))
@@ -493,14 +499,22 @@ func (s *sourceRunner) deadLine(ws *windowState, log *logrus.Entry, win string, 
 // one by one: at proxy volume a format change could bring millions.
 const maxDeadLogged = 20
 
-// sweepAccess forgets the hashes no restart can bring again, at most every
-// SweepEvery.
+// sweepAccess forgets the hashes no restart can bring again: every
+// SweepEvery, and also whenever the cutoff has moved a sweepStep since the
+// last sweep. A catch-up moves the cursor by hours a minute; with the time
+// throttle alone, every hash of a backlog would be held (and looked up in
+// every run) until the next sweep. A step is an hour of lines, so the
+// rewrites Expire does stay a small part of the work.
 func (s *sourceRunner) sweepAccess(log *logrus.Entry, now time.Time) {
-	if !s.hasCursor || time.Since(s.lastSweep) < s.p.opts.SweepEvery {
+	if !s.hasCursor {
+		return
+	}
+	cutoff := s.restartHour(now).Add(-(accessHorizon - restartLookback))
+	if time.Since(s.lastSweep) < s.p.opts.SweepEvery && cutoff.Sub(s.access.sweptTo) < sweepStep {
 		return
 	}
 	s.lastSweep = time.Now()
-	cutoff := s.restartHour(now).Add(-(accessHorizon - restartLookback))
+	s.access.sweptTo = cutoff
 	change, err := s.seen.Expire(cutoff.Unix())
 	if err != nil || change == nil {
 		if err != nil {

@@ -453,3 +453,36 @@ func TestAccessRestartsRepeatNoLine(t *testing.T) {
 		t.Fatalf("%d answers 410, want 3: the restarts the test is about did not happen", gone)
 	}
 }
+
+// A catch-up of many hours in one run (a backlog, or a first start from
+// days back) forgets the hashes no restart can reach any more as the cursor
+// moves, not only once every SweepEvery: at proxy volume a 10-minute pause
+// is millions of lines whose hashes would all be held and looked up.
+func TestAccessCatchUpExpiresAsTheCursorMoves(t *testing.T) {
+	h := newAccessHarness(t, func(c *simulator.SyncConfig) { c.HostileRate = 0 })
+	c := h.config("")
+	p, err := New(c, buildOuts(t, c, nil), quietLog(), Options{Once: true, Now: h.clock.Now, OnceMaxAttempts: 20, SweepEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srcs, _ := p.runners()
+	held, cursor := srcs[0].seen.Count(), srcs[0].cursor
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := h.checkAccessOnce(h.start, t0.Add(time.Millisecond))
+	// Lines older than the cursor less accessHorizon can come again in no
+	// restart; the run covered 6 hours, so hours of them are past it. A
+	// sweep waits for the cutoff to move a sweepStep: at most that much
+	// more is held.
+	reach := h.sim.SyncLineHashes(cursor.Add(-accessHorizon-sweepStep), t0.Add(time.Millisecond))
+	if held >= int64(ev) || held > int64(len(reach)) {
+		t.Fatalf("the seen-set holds %d hashes after a catch-up of %d lines; a restart can reach %d of them (within %s of the cursor %s)",
+			held, ev, len(reach), accessHorizon+sweepStep, cursor.Format(time.RFC3339))
+	}
+}
