@@ -386,8 +386,25 @@ func (s *sourceRunner) deliverArchive(ctx context.Context, ws *windowState, resp
 	if err != nil {
 		return 0, err
 	}
-	if err := arc.Verify(); err != nil {
-		return 0, err
+	// A gzip or ZIP checksum is known only at the end of its entry, and a
+	// damaged entry may hand out lines first: none may be committed. Every
+	// entry before the current one has been read to its end (Current), so
+	// checkpoints wait for an entry boundary, and one that cannot wait (a
+	// huge entry, back-pressure) checks the current entry to its end first.
+	// This spares the archive a second decompression (about 2.5 us a line).
+	verified, last := -1, -1
+	ws.verify = func() error {
+		if last > verified {
+			if err := arc.VerifyEntry(last); err != nil {
+				return err
+			}
+			verified = last
+		}
+		return nil
+	}
+	defer func() { ws.verify = nil }()
+	due := func(factor int) bool {
+		return len(ws.pending) >= factor*s.cfg.Checkpoint || ws.deadBytes >= maxHeldDeadBytes
 	}
 	dec := wssaccess.NewDecoder(arc)
 	read := time.Now().UTC()
@@ -420,6 +437,17 @@ func (s *sourceRunner) deliverArchive(ctx context.Context, ws *windowState, resp
 		if err == io.EOF {
 			return lines, nil
 		}
+		if cur := arc.Current(); cur > last {
+			verified = max(verified, cur-1) // read to its end by Next
+			if due(1) {
+				// Only lines of finished entries are pending: commit them
+				// before the first line of this one joins them.
+				if err := s.checkpoint(ws, nil); err != nil {
+					return lines, err
+				}
+			}
+			last = cur
+		}
 		if err != nil {
 			var le *wssaccess.LineError
 			if !errors.As(err, &le) {
@@ -431,8 +459,10 @@ func (s *sourceRunner) deliverArchive(ctx context.Context, ws *windowState, resp
 				continue
 			}
 			s.deadLine(ws, log, win, le, max(floor, ws.newest.Unix()), read)
-			if err := s.checkpointIfDue(ws); err != nil {
-				return lines, err
+			if due(maxEntryHold) {
+				if err := s.checkpoint(ws, nil); err != nil {
+					return lines, err
+				}
 			}
 			continue
 		}
@@ -451,8 +481,10 @@ func (s *sourceRunner) deliverArchive(ctx context.Context, ws *windowState, resp
 				le = &wssaccess.LineError{Entry: rec.Entry, Num: rec.Num, Reason: mapErr.Error(), Raw: rec.Raw, Hash: rec.Hash, Size: len(rec.Raw)}
 			}
 			s.deadLine(ws, log, win, le, max(floor, ws.newest.Unix()), read)
-			if err := s.checkpointIfDue(ws); err != nil {
-				return lines, err
+			if due(maxEntryHold) {
+				if err := s.checkpoint(ws, nil); err != nil {
+					return lines, err
+				}
 			}
 			continue
 		}
@@ -464,8 +496,10 @@ func (s *sourceRunner) deliverArchive(ctx context.Context, ws *windowState, resp
 			ws.newest = ev.Time
 		}
 		s.stats.New.Add(1)
-		if err := s.checkpointIfDue(ws); err != nil {
-			return lines, err
+		if due(maxEntryHold) {
+			if err := s.checkpoint(ws, nil); err != nil {
+				return lines, err
+			}
 		}
 	}
 }
@@ -494,6 +528,11 @@ func (s *sourceRunner) deadLine(ws *windowState, log *logrus.Entry, win string, 
 	}
 	s.keepDead(ws, log, le.Hash, reason, floor, line)
 }
+
+// maxEntryHold bounds, in checkpoint_records, what a checkpoint waiting
+// for the end of an entry may hold (in memory: ~100 bytes a line); past it
+// the entry is verified to its end and the checkpoint runs.
+const maxEntryHold = 4
 
 // maxDeadLogged is how many dead-lettered lines of one archive are logged
 // one by one: at proxy volume a format change could bring millions.

@@ -310,6 +310,9 @@ type windowState struct {
 	// deadLogged counts the window's dead-lettered lines, to log only the
 	// first few one by one.
 	deadLogged int
+	// verify, when set, runs before every checkpoint: a wss_access archive
+	// proves the lines it is about to commit intact.
+	verify func() error
 }
 
 // maxHeldDeadBytes bounds the dead-letter lines a window holds between
@@ -592,6 +595,11 @@ func queuesSize(o *outputRunner, all bool) int64 {
 
 // checkpoint makes the window's progress durable (see the package doc).
 func (s *sourceRunner) checkpoint(ws *windowState, cursor *time.Time) error {
+	if ws.verify != nil {
+		if err := ws.verify(); err != nil {
+			return err // a damaged archive: rolled back and asked again
+		}
+	}
 	if s.onCheckpoint != nil {
 		s.onCheckpoint(len(ws.dead))
 	}

@@ -346,6 +346,29 @@ func (a *Archive) Verify() error {
 	return nil
 }
 
+// Current is the index of the entry of the last line (or line error) Next
+// handed out, -1 before the first. Every entry before it has been read to
+// its end, checksums included: its lines are known intact.
+func (a *Archive) Current() int {
+	if a.stats.Lines == 0 {
+		return -1
+	}
+	return a.curIdx
+}
+
+// VerifyEntry is Verify for entry i alone (an index of Entries): a caller
+// that must commit lines of an entry Next has not finished yet checks it
+// to its end first. It does not move Next's position.
+func (a *Archive) VerifyEntry(i int) error {
+	if i < 0 || i >= len(a.files) {
+		return fmt.Errorf("wss_access: no entry %d in an archive of %d", i, len(a.files))
+	}
+	if err := verifyEntry(a.files[i], bufio.NewReaderSize(nil, 32<<10), new(gzip.Reader)); err != nil {
+		return &DamagedArchiveError{Entry: a.files[i].Name, Err: err}
+	}
+	return nil
+}
+
 func verifyEntry(f *zip.File, raw *bufio.Reader, gz *gzip.Reader) error {
 	rc, err := f.Open()
 	if err != nil {
