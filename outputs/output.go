@@ -39,6 +39,19 @@ type Stateful interface {
 	Restore(state []byte) error
 }
 
+// Concurrent is implemented by outputs that may have several batches in
+// flight (batch.max_in_flight above 1): Write is safe for concurrent use, and
+// what the target ends up holding does not depend on the order in which
+// concurrent Writes complete (each batch carries its events' hashes). The
+// pipeline still moves the delivery mark in queue order, over the batches
+// that are delivered, so a batch in flight is never passed over. A Stateful
+// output cannot be Concurrent: its state describes the target after the
+// batches in order. SetConcurrency is called once, before the first Write,
+// with how many Writes may run at once (to size connection pools, say).
+type Concurrent interface {
+	SetConcurrency(n int)
+}
+
 // Checker is implemented by outputs that can test their target without
 // writing data (auditfwd check).
 type Checker interface {

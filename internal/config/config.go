@@ -184,11 +184,21 @@ type OutputCommon struct {
 	Retry Retry  `yaml:"retry"`
 }
 
+// MaxBatchesInFlight bounds batch.max_in_flight: each batch in flight holds
+// its events in memory.
+const MaxBatchesInFlight = 64
+
 // Batch sizes the batches an output drains from its queue.
 type Batch struct {
 	MaxEvents     int      `yaml:"max_events"`
 	MaxBytes      ByteSize `yaml:"max_bytes"`
 	FlushInterval Duration `yaml:"flush_interval"`
+	// MaxInFlight is how many batches the output may have written and not
+	// yet delivered at once (default 1; splunk_hec with ack: true
+	// splunkhec.AckBatchesInFlight). The delivery mark still moves in
+	// queue order, over the delivered prefix. Above 1 only for outputs
+	// whose Write allows it (outputs.Concurrent): splunk_hec.
+	MaxInFlight int `yaml:"max_in_flight"`
 }
 
 // Queue bounds an output's on-disk queue.

@@ -106,11 +106,15 @@ func (c *Config) SetDefaults() {
 	}
 	for i := range c.Outputs {
 		o := &c.Outputs[i]
-		events, size := 500, ByteSize(5<<20)
+		events, size, inFlight := 500, ByteSize(5<<20), 1
 		if o.SplunkHEC != nil && o.SplunkHEC.Ack {
-			// A batch waits out one indexer acknowledgement: its size is
-			// what is in flight (see splunkhec.AckBatchEvents).
-			events, size = splunkhec.AckBatchEvents, splunkhec.AckBatchBytes
+			// A batch waits out one indexer acknowledgement: batch size
+			// times batches in flight is what is in flight (see
+			// splunkhec.AckBatchEvents).
+			events, size, inFlight = splunkhec.AckBatchEvents, splunkhec.AckBatchBytes, splunkhec.AckBatchesInFlight
+		}
+		if o.Batch.MaxInFlight == 0 {
+			o.Batch.MaxInFlight = inFlight
 		}
 		if o.Batch.MaxEvents == 0 {
 			o.Batch.MaxEvents = events
@@ -295,6 +299,15 @@ func (c *Config) Validate(now time.Time) []error {
 		}
 		if o.Batch.MaxBytes < 1024 {
 			add(p+".batch.max_bytes", "must be at least 1KiB")
+		}
+		switch n := o.Batch.MaxInFlight; {
+		case n < 1 || n > MaxBatchesInFlight:
+			add(p+".batch.max_in_flight", "%d: must be between 1 and %d", n, MaxBatchesInFlight)
+		case n > 1 && o.Type != "splunk_hec":
+			// The file output saves its position with the mark, so its
+			// batches must land in order; the others' Write is not
+			// known to be safe for concurrent use.
+			add(p+".batch.max_in_flight", "%d: the %s output delivers one batch at a time; only splunk_hec takes more than 1", n, o.Type)
 		}
 		if !oneOf(o.Queue.Policy, "block", "drop_oldest") {
 			add(p+".queue.policy", "must be block or drop_oldest (got %q)", o.Queue.Policy)

@@ -89,6 +89,16 @@ func newOutputRunner(p *Pipeline, oc config.Output, out outputs.Output) (*output
 	if l, ok := out.(logged); ok {
 		l.SetLogger(o.log)
 	}
+	if n := oc.Batch.MaxInFlight; n > 1 {
+		c, ok := out.(outputs.Concurrent)
+		_, stateful := out.(outputs.Stateful)
+		if !ok || stateful {
+			// Config refuses it by type; this guards an output built
+			// some other way (a test's, a new type's).
+			return nil, &SetupError{Err: fmt.Errorf("output %s: batch.max_in_flight %d: this output delivers one batch at a time (set 1)", oc.Name, n)}
+		}
+		c.SetConcurrency(n)
+	}
 	if sf, ok := out.(outputs.Stateful); ok {
 		saved := p.store.Target(oc.Name)
 		if err := sf.Restore(saved); err != nil {
@@ -226,6 +236,10 @@ func (o *outputRunner) start(base context.Context) {
 	o.cancel, o.done = cancel, make(chan struct{})
 	go func() {
 		defer close(o.done)
+		if n := o.cfg.Batch.MaxInFlight; n > 1 {
+			o.runPipelined(ctx, n)
+			return
+		}
 		o.run(ctx)
 	}()
 }
@@ -313,36 +327,48 @@ func (o *outputRunner) pick() (*outQueue, bool) {
 	return nil, false
 }
 
-func (o *outputRunner) waitForData(ctx context.Context) {
-	qs := o.snapshot()
-	cases := make([]<-chan struct{}, len(qs))
-	for i, oq := range qs {
-		cases[i] = oq.q.Notify()
-	}
-	// Re-check after taking the channels: a commit may have come between.
-	if _, ok := o.pick(); ok {
-		return
-	}
-	merged := make(chan struct{})
-	stop := make(chan struct{})
-	defer close(stop)
-	for _, c := range cases {
-		go func() {
-			select {
-			case <-c:
+func (o *outputRunner) waitForData(ctx context.Context) { o.waitFor(ctx, true, nil) }
+
+// waitFor waits until ctx ends, a batch of done completes (returned), or,
+// with data, a queue may have committed events.
+func (o *outputRunner) waitFor(ctx context.Context, data bool, done <-chan *flight) *flight {
+	var merged chan struct{} // nil: never ready
+	var wake <-chan struct{}
+	if data {
+		qs := o.snapshot()
+		cases := make([]<-chan struct{}, len(qs))
+		for i, oq := range qs {
+			cases[i] = oq.q.Notify()
+		}
+		// Re-check after taking the channels: a commit may have come between.
+		if _, ok := o.pick(); ok {
+			return nil
+		}
+		merged = make(chan struct{})
+		stop := make(chan struct{})
+		defer close(stop)
+		for _, c := range cases {
+			go func() {
 				select {
-				case merged <- struct{}{}:
+				case <-c:
+					select {
+					case merged <- struct{}{}:
+					case <-stop:
+					}
 				case <-stop:
 				}
-			case <-stop:
-			}
-		}()
+			}()
+		}
+		wake = o.wake
 	}
 	select {
 	case <-ctx.Done():
 	case <-merged:
-	case <-o.wake:
+	case <-wake:
+	case f := <-done:
+		return f
 	}
+	return nil
 }
 
 // fillBatch waits up to flush_interval for a batch to fill, so a trickle of
@@ -373,7 +399,28 @@ func (o *outputRunner) fillBatch(ctx context.Context, q *queue.Queue) {
 // then makes the delivery mark durable. It returns only an error that
 // retrying cannot fix (the state store failing), or ctx's.
 func (o *outputRunner) deliver(ctx context.Context, oq *outQueue, batch []queue.Entry) error {
-	q, key := oq.q, oq.key
+	r, err := o.send(ctx, oq, batch)
+	if err != nil {
+		return err
+	}
+	return o.settle(oq, []outcome{r})
+}
+
+// outcome is what became of one batch once its retries ended.
+type outcome struct {
+	end     int64    // End of the batch's last entry
+	dead    [][]byte // dead-letter lines of the items refused for good
+	dropped bool     // a drop_oldest drop took it while it was retried
+	start   time.Time
+}
+
+// send writes one batch, retrying until every item is delivered or refused
+// for good (or a drop_oldest drop took the batch). It makes nothing
+// durable: settle does, in queue order. It returns only an error that
+// retrying cannot fix, or ctx's.
+func (o *outputRunner) send(ctx context.Context, oq *outQueue, batch []queue.Entry) (outcome, error) {
+	q := oq.q
+	res := outcome{end: batch[len(batch)-1].End, start: time.Now()}
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval = o.cfg.Retry.InitialInterval.D()
 	bo.MaxInterval = o.cfg.Retry.MaxInterval.D()
@@ -385,8 +432,6 @@ func (o *outputRunner) deliver(ctx context.Context, oq *outQueue, batch []queue.
 		pending[i] = i
 	}
 	evs := make([]event.Event, 0, len(batch))
-	var dead [][]byte
-	t0 := time.Now()
 	for len(pending) > 0 {
 		evs = evs[:0]
 		for _, i := range pending {
@@ -395,14 +440,14 @@ func (o *outputRunner) deliver(ctx context.Context, oq *outQueue, batch []queue.
 		err := o.write(ctx, evs)
 		var fatal *errFatal
 		if errors.As(err, &fatal) {
-			return err
+			return res, err
 		}
 		if err == nil {
 			o.stats.Delivered.Add(int64(len(pending)))
 			break
 		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return res, ctx.Err()
 		}
 		o.stats.failed(err)
 		var wait time.Duration
@@ -413,7 +458,7 @@ func (o *outputRunner) deliver(ctx context.Context, oq *outQueue, batch []queue.
 			for idx, perr := range be.Permanent {
 				e := batch[pending[idx]]
 				hash := event.Event{Hash: e.Hash}.HashHex()
-				dead = append(dead, outputDeadLine(o.name, perr.Error(), hash, e.Doc, time.Now()))
+				res.dead = append(res.dead, outputDeadLine(o.name, perr.Error(), hash, e.Doc, time.Now()))
 				o.log.WithFields(logrus.Fields{"source": oq.source, "hash": hash, "reason": perr.Error()}).Error("output refused an event for good: kept in its dead letter")
 			}
 			retry := make([]int, 0, len(be.Retry))
@@ -428,7 +473,7 @@ func (o *outputRunner) deliver(ctx context.Context, oq *outQueue, batch []queue.
 			for _, i := range pending {
 				e := batch[i]
 				hash := event.Event{Hash: e.Hash}.HashHex()
-				dead = append(dead, outputDeadLine(o.name, err.Error(), hash, e.Doc, time.Now()))
+				res.dead = append(res.dead, outputDeadLine(o.name, err.Error(), hash, e.Doc, time.Now()))
 				o.log.WithFields(logrus.Fields{"source": oq.source, "hash": hash, "reason": err.Error()}).Error("output refused an event for good: kept in its dead letter")
 			}
 			o.stats.DeadLettered.Add(int64(len(pending)))
@@ -445,19 +490,34 @@ func (o *outputRunner) deliver(ctx context.Context, oq *outQueue, batch []queue.
 		if wait > maxRetryAfter && wait > o.cfg.Retry.MaxInterval.D() {
 			wait = maxRetryAfter // a server's Retry-After is honoured, within reason
 		}
-		if q.Superseded(batch[len(batch)-1].End) {
+		if q.Superseded(res.end) {
 			// Counted as dropped by DropOldest; what this batch already
 			// refused for good still goes to the dead letter.
 			o.log.WithField("events", len(pending)).Warn("batch dropped by queue.policy drop_oldest while retrying")
-			if len(dead) > 0 {
-				return o.dl.write(dead, nil)
-			}
-			return nil
+			res.dropped = true
+			return res, nil
 		}
 		o.stats.Retried.Add(int64(len(pending)))
 		o.log.WithError(err).WithFields(logrus.Fields{"events": len(pending), "retry_in": wait.Round(time.Millisecond).String()}).Warn("delivery failed; retrying")
 		if !sleep(ctx, wait) {
-			return ctx.Err()
+			return res, ctx.Err()
+		}
+	}
+	return res, nil
+}
+
+// settle makes the outcomes of consecutive batches of oq durable, the
+// first read first: their dead-letter lines are appended and fsynced, then
+// one state transaction moves the delivery mark past the last and saves
+// the target's state. A batch a drop_oldest drop took needs no mark (the
+// drop moved it); its dead-letter lines are still kept.
+func (o *outputRunner) settle(oq *outQueue, rs []outcome) error {
+	var dead [][]byte
+	delivered := 0
+	for _, r := range rs {
+		dead = append(dead, r.dead...)
+		if !r.dropped {
+			delivered++
 		}
 	}
 	if len(dead) > 0 {
@@ -465,11 +525,14 @@ func (o *outputRunner) deliver(ctx context.Context, oq *outQueue, batch []queue.
 			return err
 		}
 	}
-	o.stats.Batches.Add(1)
+	if delivered == 0 {
+		return nil
+	}
+	o.stats.Batches.Add(int64(delivered))
 	moved := false
-	err := q.AckAll(func(mark int64) error {
+	err := oq.q.AckTo(rs[len(rs)-1].end, func(mark int64) error {
 		moved = true
-		return o.saveTarget(func(target []byte) error { return o.p.store.Delivered(key, mark, o.name, target) })
+		return o.saveTarget(func(target []byte) error { return o.p.store.Delivered(oq.key, mark, o.name, target) })
 	})
 	if err == nil && !moved {
 		// A drop_oldest drop moved the mark past this batch while it was
@@ -480,7 +543,11 @@ func (o *outputRunner) deliver(ctx context.Context, oq *outQueue, batch []queue.
 	if err != nil {
 		return fmt.Errorf("save delivery mark: %w", err)
 	}
-	o.stats.BatchSeconds.Observe(time.Since(t0).Seconds())
+	for _, r := range rs {
+		if !r.dropped {
+			o.stats.BatchSeconds.Observe(time.Since(r.start).Seconds())
+		}
+	}
 	o.stats.mu.Lock()
 	o.stats.lastError = ""
 	o.stats.mu.Unlock()

@@ -34,6 +34,10 @@
 // mark, Write it, retry what the output says to retry with back-off, write
 // what it refuses for good to the output's dead letter (fsync), then in one
 // state transaction move the delivery mark and save the target's state.
+// With batch.max_in_flight above 1 (splunk_hec) several batches are
+// written at once, and their outcomes are made durable in queue order over
+// the prefix that is done, never past a batch still in flight (see
+// drain_pipelined.go).
 // Every other move of the mark (a drop_oldest drop) saves that state too,
 // and a target that moved under the output (a rotated file) has its new
 // state saved before anything is written to it.

@@ -50,6 +50,9 @@ const (
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
+// readSpan is what one Read returned: its end and how many entries.
+type readSpan struct{ end, n int64 }
+
 // Entry is one queued event and where it sits in the log.
 type Entry struct {
 	event.Event
@@ -62,7 +65,8 @@ type Entry struct {
 func (e Entry) Size() int64 { return e.End - e.Pos }
 
 // Queue is one on-disk log. Append, Sync, Commit and Rollback are called by
-// one producer; Read, Ack and DropOldest by one consumer; Stats by anyone.
+// one producer; Read, AckAll, AckTo and DropOldest by one consumer; Stats by
+// anyone.
 type Queue struct {
 	dir     string
 	segSize int64
@@ -80,8 +84,12 @@ type Queue struct {
 	nUncommitted int64
 	nCommitted   int64 // committed but not yet read
 	nInFlight    int64 // read but not acked
-	oldest       time.Time
-	notify       chan struct{}
+	// reads are the spans Read returned and no ack has covered yet, in
+	// order: AckTo moves the mark over some of them and must know how many
+	// events that delivers.
+	reads  []readSpan
+	oldest time.Time
+	notify chan struct{}
 
 	r     *os.File
 	rb    *bufio.Reader
@@ -414,6 +422,11 @@ func (q *Queue) Read(maxEvents int, maxBytes int64) ([]Entry, error) {
 	defer q.publish()
 	var out []Entry
 	var bytes int64
+	defer func() {
+		if len(out) > 0 {
+			q.reads = append(q.reads, readSpan{end: q.readPos, n: int64(len(out))})
+		}
+	}()
 	for q.readPos < q.committed && len(out) < maxEvents {
 		e, err := q.readAt(q.readPos, false)
 		if err != nil {
@@ -445,18 +458,47 @@ func (q *Queue) Available() int64 {
 func (q *Queue) AckAll(persist func(mark int64) error) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	return q.ackTo(q.readPos, persist)
+}
+
+// AckTo marks everything up to end as delivered, like AckAll; end is the End
+// of the last entry of a batch Read returned. Batches read after it stay in
+// flight: a consumer with several batches out at once moves the mark over the
+// delivered prefix only. An end the mark has passed already (a drop_oldest
+// drop took the batch) moves nothing and calls no persist.
+func (q *Queue) AckTo(end int64, persist func(mark int64) error) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if end > q.readPos {
+		return fmt.Errorf("queue %s: ack up to %d, past the read position %d", q.dir, end, q.readPos)
+	}
+	return q.ackTo(end, persist)
+}
+
+func (q *Queue) ackTo(mark int64, persist func(mark int64) error) error {
 	defer q.publish()
-	mark := q.readPos
-	if mark == q.delivered {
+	if mark <= q.delivered {
 		return nil
+	}
+	var n int64
+	k := 0
+	for k < len(q.reads) && q.reads[k].end <= mark {
+		n += q.reads[k].n
+		k++
+	}
+	if k == 0 || q.reads[k-1].end != mark {
+		// Between two entries of one Read, or not where one ended: the
+		// event counts would no longer say what is in flight.
+		return fmt.Errorf("queue %s: ack up to %d, which is not the end of a batch read", q.dir, mark)
 	}
 	if err := persist(mark); err != nil {
 		return err
 	}
 	q.delivered = mark
-	q.nInFlight = 0
-	if q.readPos < q.committed {
-		if e, err := q.readAt(q.readPos, true); err == nil {
+	q.reads = append(q.reads[:0], q.reads[k:]...)
+	q.nInFlight -= n
+	if mark < q.committed {
+		if e, err := q.readAt(mark, true); err == nil {
 			q.oldest = e.Enqueued
 		}
 	}
@@ -492,6 +534,7 @@ func (q *Queue) DropOldest(maxBytes int64, persist func(mark int64) error) (int6
 	}
 	n += q.nInFlight
 	q.nInFlight = 0
+	q.reads = q.reads[:0]
 	q.delivered = q.readPos
 	return n, q.release()
 }

@@ -54,14 +54,15 @@
 // so the pipeline moves the delivery mark only over indexed events. A 200
 // without an ackId (the token has acknowledgement off) is ErrAckDisabled.
 //
-// Throughput: the pipeline hands Write one batch and reads the next only
-// once it returns, so one batch is what is in flight, and a batch costs
-// about the acknowledgement delay plus one poll interval, however many
-// requests it took. With ack: true the pipeline's batch defaults are
-// therefore batch.max_events 20000 and batch.max_bytes 32MiB (500 and
-// 5MiB otherwise): against acks that take 1 s that is over 10,000 events/s
-// (BenchmarkAckedThroughput), where 500-event batches gave about 480.
-// Memory: the batch, and up to max_in_flight request bodies.
+// Throughput: a batch costs about the acknowledgement delay plus one poll
+// interval, however many requests it took. Write is safe for concurrent
+// use (outputs.Concurrent), and with ack: true the pipeline keeps
+// batch.max_in_flight 8 batches of batch.max_events 2500 (batch.max_bytes
+// 4MiB) going at once (1, 500 and 5MiB otherwise), moving the delivery
+// mark over the acknowledged prefix, in order: against acks that take 1 s
+// that is about 15,000 events/s, and a lost ack holds only its own batch
+// (pipeline BenchmarkHECAckedDrain). Memory: the batches in flight, and up
+// to max_in_flight request bodies for each.
 //
 // Duplicate window: when no ack comes within ack_timeout (counted from the
 // end of the sending), or the acks are lost (Splunk restarted and forgot
@@ -73,7 +74,8 @@
 // events are indexed twice; their indexed event.hash field makes them
 // easy to dedup at search time (`| dedup event.hash`). Acknowledgement
 // makes delivery at-least-once, never exactly-once. A lost ack holds its
-// batch for ack_timeout (default 60s): nothing else goes out meanwhile.
+// batch for ack_timeout (default 60s); the other batches in flight go on,
+// and the delivery mark waits for it.
 //
 // The channel should be stable per output: Splunk keeps ack state per
 // channel. When none is configured New generates a random v4 GUID; the

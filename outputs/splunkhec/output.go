@@ -29,7 +29,12 @@ var (
 	ErrAckTimeout = errors.New("splunk HEC: no indexer acknowledgement")
 )
 
-// Output is the splunk_hec output. Write is safe for concurrent use.
+// Output is the splunk_hec output. Write is safe for concurrent use: each
+// Write keeps its own requests, ackIds and verdicts (a delivery), and
+// polls only its own ackIds, which HEC numbers per channel, so concurrent
+// Writes on one channel never see each other's acks. What they share (the
+// config, the token, the HTTP client) is read-only after New, or locked
+// (the channel).
 type Output struct {
 	name   string
 	cfg    Config // defaults applied
@@ -125,6 +130,15 @@ func (o *Output) SetChannel(ch string) error {
 	o.channel = ch
 	o.mu.Unlock()
 	return nil
+}
+
+// SetConcurrency is told how many Writes the pipeline runs at once
+// (batch.max_in_flight; outputs.Concurrent): it keeps a connection per
+// request each of them may have in flight, and one for its /ack polls,
+// rather than dial again for every request. Call it before the first
+// Write.
+func (o *Output) SetConcurrency(n int) {
+	o.tr.MaxIdleConnsPerHost = max(o.tr.MaxIdleConnsPerHost, max(n, 1)*(o.cfg.MaxInFlight+1))
 }
 
 // Close closes idle connections.
@@ -244,6 +258,7 @@ func gzipped(b []byte) []byte {
 }
 
 var (
-	_ outputs.Output  = (*Output)(nil)
-	_ outputs.Checker = (*Output)(nil)
+	_ outputs.Output     = (*Output)(nil)
+	_ outputs.Checker    = (*Output)(nil)
+	_ outputs.Concurrent = (*Output)(nil)
 )
