@@ -68,25 +68,11 @@ func RunAccess(ctx context.Context, cfg AccessConfig) (rep *AccessReport, err er
 		}
 		cfg.Archives = filepath.Join(base, "auditfwd-bench")
 	}
-	dir := cfg.Dir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "auditfwd-bench-access-"); err != nil {
-			return nil, err
-		}
-		if !cfg.Keep {
-			defer os.RemoveAll(dir)
-		}
-	} else if err := os.MkdirAll(dir, 0o750); err != nil {
+	dir, cleanup, err := workDir(cfg.Dir, cfg.Keep, "auditfwd-bench-access-", cfg.ProfileDir)
+	if err != nil {
 		return nil, err
 	}
-	if entries, _ := os.ReadDir(filepath.Join(dir, "state")); len(entries) > 0 {
-		return nil, fmt.Errorf("bench: %s already holds a state; the first pass needs a cold one", dir)
-	}
-	if cfg.ProfileDir != "" {
-		if err := os.MkdirAll(cfg.ProfileDir, 0o750); err != nil {
-			return nil, err
-		}
-	}
+	defer cleanup()
 	day := benchDay(time.Now())
 	_, statErr := os.Stat(filepath.Join(cfg.Archives, fmt.Sprintf("access-%s-%d-p%d", day.Format("20060102"), cfg.Lines, cfg.PageLines), "index.json"))
 	set, err := loadOrGenerate(cfg.Archives, day, cfg.Lines, cfg.PageLines, cfg.Progress)

@@ -103,6 +103,36 @@ func (p Pass) RecordsPerSecond() float64 {
 	return float64(p.Fetched) / p.Wall.Seconds()
 }
 
+// workDir returns the run's work directory: dir (created), or a new
+// temporary one removed by cleanup unless keep. It must hold no state yet,
+// since a first pass needs a cold one; profile, when set, is created too.
+func workDir(dir string, keep bool, prefix, profile string) (string, func(), error) {
+	cleanup := func() {}
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", prefix)
+		if err != nil {
+			return "", cleanup, err
+		}
+		dir = tmp
+		if !keep {
+			cleanup = func() { os.RemoveAll(tmp) }
+		}
+	} else if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", cleanup, err
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "state")); len(entries) > 0 {
+		cleanup()
+		return "", func() {}, fmt.Errorf("bench: %s already holds a state; the first pass needs a cold one", dir)
+	}
+	if profile != "" {
+		if err := os.MkdirAll(profile, 0o750); err != nil {
+			cleanup()
+			return "", func() {}, err
+		}
+	}
+	return dir, cleanup, nil
+}
+
 // Run serves the simulated day, runs the passes and measures them.
 func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if cfg.Records <= 0 {
@@ -111,25 +141,11 @@ func Run(ctx context.Context, cfg Config) (rep *Report, err error) {
 	if cfg.Passes <= 0 {
 		cfg.Passes = 2
 	}
-	dir := cfg.Dir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "auditfwd-bench-"); err != nil {
-			return nil, err
-		}
-		if !cfg.Keep {
-			defer os.RemoveAll(dir)
-		}
-	} else if err := os.MkdirAll(dir, 0o750); err != nil {
+	dir, cleanup, err := workDir(cfg.Dir, cfg.Keep, "auditfwd-bench-", cfg.ProfileDir)
+	if err != nil {
 		return nil, err
 	}
-	if entries, _ := os.ReadDir(filepath.Join(dir, "state")); len(entries) > 0 {
-		return nil, fmt.Errorf("bench: %s already holds a state; the first pass needs a cold one", dir)
-	}
-	if cfg.ProfileDir != "" {
-		if err := os.MkdirAll(cfg.ProfileDir, 0o750); err != nil {
-			return nil, err
-		}
-	}
+	defer cleanup()
 
 	sc, day := simConfig(cfg.Records, cfg.Clean, time.Now())
 	sim, err := simulator.New(sc)
