@@ -50,6 +50,9 @@ const (
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
+// readSlab is the size of the buffers Read cuts documents from.
+const readSlab = 256 << 10
+
 // readSpan is what one Read returned: its end and how many entries.
 type readSpan struct{ end, n int64 }
 
@@ -274,7 +277,7 @@ func (q *Queue) count(from, to int64) (int64, time.Time, error) {
 	var oldest time.Time
 	pos := from
 	for pos < to {
-		e, err := q.readAt(pos, true)
+		e, err := q.readAt(pos, true, nil)
 		if err != nil {
 			return 0, oldest, fmt.Errorf("queue %s: scan at %d: %w", q.dir, pos, err)
 		}
@@ -422,13 +425,17 @@ func (q *Queue) Read(maxEvents int, maxBytes int64) ([]Entry, error) {
 	defer q.publish()
 	var out []Entry
 	var bytes int64
+	// The documents share slabs: one allocation per ~256 KiB read, not one
+	// per event. A slab is never written again once a document is in it,
+	// so an output may keep a document as long as it likes.
+	var slab []byte
 	defer func() {
 		if len(out) > 0 {
 			q.reads = append(q.reads, readSpan{end: q.readPos, n: int64(len(out))})
 		}
 	}()
 	for q.readPos < q.committed && len(out) < maxEvents {
-		e, err := q.readAt(q.readPos, false)
+		e, err := q.readAt(q.readPos, false, &slab)
 		if err != nil {
 			return out, fmt.Errorf("queue %s: read at %d: %w", q.dir, q.readPos, err)
 		}
@@ -498,7 +505,7 @@ func (q *Queue) ackTo(mark int64, persist func(mark int64) error) error {
 	q.reads = append(q.reads[:0], q.reads[k:]...)
 	q.nInFlight -= n
 	if mark < q.committed {
-		if e, err := q.readAt(mark, true); err == nil {
+		if e, err := q.readAt(mark, true, nil); err == nil {
 			q.oldest = e.Enqueued
 		}
 	}
@@ -518,7 +525,7 @@ func (q *Queue) DropOldest(maxBytes int64, persist func(mark int64) error) (int6
 	defer q.publish()
 	var n int64
 	for q.end-q.readPos > maxBytes && q.readPos < q.committed {
-		e, err := q.readAt(q.readPos, true)
+		e, err := q.readAt(q.readPos, true, nil)
 		if err != nil {
 			return n, err
 		}
@@ -583,8 +590,10 @@ func (q *Queue) Close() error {
 }
 
 // readAt decodes the entry whose frame starts at pos. headerOnly skips the
-// document. It reuses a sequential reader when pos is where it stopped.
-func (q *Queue) readAt(pos int64, headerOnly bool) (Entry, error) {
+// document; otherwise the document is cut from the free end of *slab (a new
+// slab when it has no room). It reuses a sequential reader when pos is where
+// it stopped.
+func (q *Queue) readAt(pos int64, headerOnly bool, slab *[]byte) (Entry, error) {
 	// Entries past the writer's buffer may still sit in memory.
 	if q.wb != nil && pos+frameHeader > q.end-int64(q.wb.Buffered()) && pos < q.end {
 		if err := q.wb.Flush(); err != nil {
@@ -636,7 +645,14 @@ func (q *Queue) readAt(pos int64, headerOnly bool) (Entry, error) {
 			return Entry{}, err
 		}
 	} else {
-		e.Doc = make([]byte, docLen)
+		if cap(*slab)-len(*slab) < docLen {
+			// No bigger than what is left to read: a poll that
+			// committed one event gets a slab of one event.
+			*slab = make([]byte, 0, max(docLen, int(min(readSlab, q.committed-pos))))
+		}
+		n := len(*slab)
+		*slab = (*slab)[:n+docLen]
+		e.Doc = (*slab)[n : n+docLen : n+docLen]
 		if _, err := io.ReadFull(q.rb, e.Doc); err != nil {
 			q.rPos = -1
 			return Entry{}, err

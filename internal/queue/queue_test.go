@@ -417,3 +417,49 @@ func TestSegmentIsOwnerOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestReadDocumentsAreIndependent: the documents of a Read share buffers,
+// but appending to one, or writing into it, never touches another, and a
+// later Read never reuses what an earlier one returned.
+func TestReadDocumentsAreIndependent(t *testing.T) {
+	q, err := Open(t.TempDir(), 0, 0, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	want := func(i int) []byte { return bytes.Repeat([]byte{byte('a' + i%26)}, 100+i) }
+	for i := 0; i < 40; i++ {
+		if err := q.Append(event.Event{Doc: want(i), Time: time.Now()}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end, err := q.Sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Commit(end)
+	first, err := q.Read(20, 1<<20)
+	if err != nil || len(first) != 20 {
+		t.Fatalf("read %d, %v", len(first), err)
+	}
+	for i := range first {
+		first[i].Doc = append(first[i].Doc, "\n-- appended --"...)
+		first[i].Doc[0] = '#'
+	}
+	second, err := q.Read(20, 1<<20)
+	if err != nil || len(second) != 20 {
+		t.Fatalf("read %d, %v", len(second), err)
+	}
+	for i, e := range first {
+		w := append([]byte{'#'}, want(i)[1:]...)
+		w = append(w, "\n-- appended --"...)
+		if !bytes.Equal(e.Doc, w) {
+			t.Fatalf("first read, event %d: %q", i, e.Doc)
+		}
+	}
+	for i, e := range second {
+		if !bytes.Equal(e.Doc, want(20+i)) {
+			t.Fatalf("second read, event %d: %q, want %q", 20+i, e.Doc, want(20+i))
+		}
+	}
+}
