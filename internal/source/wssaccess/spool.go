@@ -105,9 +105,15 @@ func layout(f io.ReaderAt, size int64) (int64, Trailer, error) {
 	tr, terr := ParseTrailer(tail)
 	if terr != nil {
 		if bytes.HasPrefix(head, localSig) {
-			if _, ok, err := findEOCD(f, size); err != nil {
+			// A whole ZIP followed by bytes that are not a trailer (an
+			// unknown status, an oversized token, garbage) is a broken
+			// trailer: repeat the request. Only a ZIP without its end is
+			// partial, whose answer is a restart that drops the token.
+			whole, err := zipEndsWithin(f, size)
+			if err != nil {
 				return 0, Trailer{}, err
-			} else if !ok {
+			}
+			if !whole {
 				return 0, Trailer{}, &PartialArchiveError{Size: size}
 			}
 		}
@@ -169,3 +175,47 @@ func findEOCD(f io.ReaderAt, end int64) (int64, bool, error) {
 	}
 	return 0, false, nil
 }
+
+// zipEndsWithin tells whether the end-of-central-directory record of a ZIP
+// that starts at offset 0 ends (comment included) in the last
+// TrailerWindow bytes before end, or exactly at end: the archive is whole,
+// whatever follows it. Its central directory must end right where the
+// record starts (or a ZIP64 locator must precede it), so a "PK\5\6" inside
+// file data is not taken for one.
+func zipEndsWithin(f io.ReaderAt, end int64) (bool, error) {
+	n := min(end, eocdLen+maxComment+TrailerWindow)
+	if n < eocdLen {
+		return false, nil
+	}
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, end-n); err != nil {
+		return false, fmt.Errorf("wss_access: reading the spool file: %w", err)
+	}
+	for i := bytes.LastIndex(buf, eocdSig); i >= 0; i = bytes.LastIndex(buf[:i], eocdSig) {
+		if int64(i)+eocdLen > n {
+			continue
+		}
+		rec := buf[i : i+eocdLen]
+		stop := int64(i) + eocdLen + int64(binary.LittleEndian.Uint16(rec[20:]))
+		if stop > n || n-stop > TrailerWindow {
+			continue
+		}
+		cdSize := int64(binary.LittleEndian.Uint32(rec[12:]))
+		cdOff := int64(binary.LittleEndian.Uint32(rec[16:]))
+		pos := end - n + int64(i)
+		if cdSize == 0xffffffff || cdOff == 0xffffffff {
+			if i >= zip64LocatorLen && bytes.Equal(buf[i-zip64LocatorLen:i-zip64LocatorLen+4], zip64LocatorSig) {
+				return true, nil
+			}
+			continue
+		}
+		if cdOff+cdSize == pos {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+const zip64LocatorLen = 20
+
+var zip64LocatorSig = []byte("PK\x06\x07")
