@@ -52,6 +52,17 @@ type Concurrent interface {
 	SetConcurrency(n int)
 }
 
+// Copier is implemented by outputs whose Write keeps no part of a batch's
+// documents once it returns: whatever it sends, buffers or remembers (a
+// replay history, a request body, a dead-letter line) is its own copy. The
+// drainer then reads the next batch into the memory of the last one, so a
+// steady stream allocates (and collects) no document. An output that
+// hands documents to a client library which may still hold them after a
+// cancelled Write (kafka-go's writer) must not implement it.
+type Copier interface {
+	CopiesDocuments()
+}
+
 // Checker is implemented by outputs that can test their target without
 // writing data (auditfwd check).
 type Checker interface {

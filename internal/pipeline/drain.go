@@ -29,6 +29,10 @@ type outputRunner struct {
 	log   *logrus.Entry
 	stats *OutputStats
 	next  int // round-robin position
+	// slabs is the memory batches are read into when the output is a
+	// Copier (nil otherwise): run passes it again only after deliver
+	// returned, when nothing holds the last batch's documents.
+	slabs *queue.Slabs
 
 	// saveMu orders the saves of the target's state (the drainer's, and a
 	// drop_oldest drop's from the polling goroutine): each reads the state
@@ -57,6 +61,9 @@ func queueKey(output, source string) string { return output + "/" + source }
 func newOutputRunner(p *Pipeline, oc config.Output, out outputs.Output) (*outputRunner, error) {
 	o := &outputRunner{p: p, name: oc.Name, cfg: oc, out: out, log: p.log.WithField("output", oc.Name),
 		stats: newOutputStats(oc.Name), wake: make(chan struct{}, 1)}
+	if _, ok := out.(outputs.Copier); ok {
+		o.slabs = new(queue.Slabs)
+	}
 	for _, sc := range p.cfg.Sources {
 		if _, err := o.addQueue(sc.Name); err != nil {
 			o.close()
@@ -290,7 +297,7 @@ func (o *outputRunner) run(ctx context.Context) {
 		}
 		q := oq.q
 		o.fillBatch(ctx, q)
-		batch, err := q.Read(o.cfg.Batch.MaxEvents, int64(o.cfg.Batch.MaxBytes))
+		batch, err := q.ReadInto(o.slabs, o.cfg.Batch.MaxEvents, int64(o.cfg.Batch.MaxBytes))
 		if err != nil {
 			// A corrupt queue file cannot heal by retrying; stop this
 			// output loudly rather than skip data.

@@ -419,23 +419,36 @@ func (q *Queue) Notify() <-chan struct{} {
 
 // Read returns up to maxEvents committed entries (and at most about maxBytes)
 // from the read position, which it advances. Nothing is removed until Ack.
+// The documents are the caller's to keep as long as it likes.
 func (q *Queue) Read(maxEvents int, maxBytes int64) ([]Entry, error) {
+	return q.ReadInto(nil, maxEvents, maxBytes)
+}
+
+// ReadInto is Read cutting the documents from s (nil: fresh memory), which
+// it reuses from its start: every document an earlier read into s returned
+// is overwritten. A consumer passes the same s again only once nothing
+// holds a document of its last batch any more; in exchange its reads
+// allocate nothing once s has grown to a batch's size.
+func (q *Queue) ReadInto(s *Slabs, maxEvents int, maxBytes int64) ([]Entry, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	defer q.publish()
 	var out []Entry
 	var bytes int64
 	// The documents share slabs: one allocation per ~256 KiB read, not one
-	// per event. A slab is never written again once a document is in it,
-	// so an output may keep a document as long as it likes.
-	var slab []byte
+	// per event (none with s). A slab is never written again once a
+	// document is in it, until s is passed again.
+	c := slabCursor{reuse: s}
+	if s != nil {
+		s.next = 0
+	}
 	defer func() {
 		if len(out) > 0 {
 			q.reads = append(q.reads, readSpan{end: q.readPos, n: int64(len(out))})
 		}
 	}()
 	for q.readPos < q.committed && len(out) < maxEvents {
-		e, err := q.readAt(q.readPos, false, &slab)
+		e, err := q.readAt(q.readPos, false, &c)
 		if err != nil {
 			return out, fmt.Errorf("queue %s: read at %d: %w", q.dir, q.readPos, err)
 		}
@@ -449,6 +462,51 @@ func (q *Queue) Read(maxEvents int, maxBytes int64) ([]Entry, error) {
 		q.nInFlight++
 	}
 	return out, nil
+}
+
+// Slabs is memory ReadInto cuts documents from, kept from one read to the
+// next. The zero value is ready; it is not safe for concurrent use.
+type Slabs struct {
+	bufs [][]byte
+	next int
+}
+
+// get returns the next empty slab of readSlab bytes.
+func (s *Slabs) get() []byte {
+	if s.next == len(s.bufs) {
+		s.bufs = append(s.bufs, make([]byte, 0, readSlab))
+	}
+	b := s.bufs[s.next][:0]
+	s.next++
+	return b
+}
+
+// slabCursor hands out the document buffers of one read.
+type slabCursor struct {
+	cur   []byte
+	reuse *Slabs
+}
+
+// take returns n bytes that no other document of the read shares, with a
+// capacity of n: appending to a document copies it rather than run into
+// the next one. left is how much the read may still return at most.
+func (c *slabCursor) take(n int, left int64) []byte {
+	if c.reuse != nil && n > readSlab {
+		// Its own buffer, never kept: the slab in use keeps its room.
+		return make([]byte, n)
+	}
+	if cap(c.cur)-len(c.cur) < n {
+		if c.reuse != nil {
+			c.cur = c.reuse.get()
+		} else {
+			// No bigger than what is left to read: a poll that
+			// committed one event gets a slab of one event.
+			c.cur = make([]byte, 0, max(n, int(min(readSlab, left))))
+		}
+	}
+	k := len(c.cur)
+	c.cur = c.cur[:k+n]
+	return c.cur[k : k+n : k+n]
 }
 
 // Available reports whether committed entries wait past the read position.
@@ -593,7 +651,7 @@ func (q *Queue) Close() error {
 // document; otherwise the document is cut from the free end of *slab (a new
 // slab when it has no room). It reuses a sequential reader when pos is where
 // it stopped.
-func (q *Queue) readAt(pos int64, headerOnly bool, slab *[]byte) (Entry, error) {
+func (q *Queue) readAt(pos int64, headerOnly bool, slab *slabCursor) (Entry, error) {
 	// Entries past the writer's buffer may still sit in memory.
 	if q.wb != nil && pos+frameHeader > q.end-int64(q.wb.Buffered()) && pos < q.end {
 		if err := q.wb.Flush(); err != nil {
@@ -645,14 +703,7 @@ func (q *Queue) readAt(pos int64, headerOnly bool, slab *[]byte) (Entry, error) 
 			return Entry{}, err
 		}
 	} else {
-		if cap(*slab)-len(*slab) < docLen {
-			// No bigger than what is left to read: a poll that
-			// committed one event gets a slab of one event.
-			*slab = make([]byte, 0, max(docLen, int(min(readSlab, q.committed-pos))))
-		}
-		n := len(*slab)
-		*slab = (*slab)[:n+docLen]
-		e.Doc = (*slab)[n : n+docLen : n+docLen]
+		e.Doc = slab.take(docLen, q.committed-pos)
 		if _, err := io.ReadFull(q.rb, e.Doc); err != nil {
 			q.rPos = -1
 			return Entry{}, err

@@ -463,3 +463,59 @@ func TestReadDocumentsAreIndependent(t *testing.T) {
 		}
 	}
 }
+
+// ReadInto with the same Slabs reuses the memory of the last read: the
+// documents are right, the second read's sit where the first's did, and a
+// document larger than a slab is read whole into a buffer of its own.
+func TestReadIntoReusesSlabs(t *testing.T) {
+	q, err := Open(t.TempDir(), 0, 0, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	want := func(i int) []byte {
+		if i == 25 {
+			return bytes.Repeat([]byte{'Z'}, readSlab+10)
+		}
+		return bytes.Repeat([]byte{byte('a' + i%26)}, 100+i)
+	}
+	for i := 0; i < 40; i++ {
+		if err := q.Append(event.Event{Doc: want(i), Time: time.Now()}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end, err := q.Sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Commit(end)
+	var s Slabs
+	check := func(batch []Entry, from int) {
+		t.Helper()
+		for i, e := range batch {
+			if !bytes.Equal(e.Doc, want(from+i)) {
+				t.Fatalf("event %d: %d bytes %.20q, want %d bytes %.20q", from+i, len(e.Doc), e.Doc, len(want(from+i)), want(from+i))
+			}
+			if cap(e.Doc) != len(e.Doc) {
+				t.Fatalf("event %d: capacity %d reaches past its %d bytes", from+i, cap(e.Doc), len(e.Doc))
+			}
+		}
+	}
+	first, err := q.ReadInto(&s, 20, 1<<30)
+	if err != nil || len(first) != 20 {
+		t.Fatalf("read %d, %v", len(first), err)
+	}
+	check(first, 0)
+	firstAt := &first[0].Doc[0]
+	second, err := q.ReadInto(&s, 20, 1<<30)
+	if err != nil || len(second) != 20 {
+		t.Fatalf("read %d, %v", len(second), err)
+	}
+	check(second, 20)
+	if &second[0].Doc[0] != firstAt {
+		t.Fatal("the second read did not reuse the first one's slab")
+	}
+	if len(s.bufs) != 1 {
+		t.Fatalf("%d slabs kept, want 1 (the oversized document's buffer is not kept)", len(s.bufs))
+	}
+}

@@ -386,3 +386,6 @@ func (v *verdicts) result(n int) error {
 		Err:        errors.New(strings.Join(parts, "; ")),
 	}
 }
+
+// CopiesDocuments makes the output an outputs.Copier: Write copies the documents into its own bulk request body.
+func (*Output) CopiesDocuments() {}

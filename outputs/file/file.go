@@ -217,3 +217,6 @@ var (
 	_ outputs.Stateful = (*Output)(nil)
 	_ outputs.Checker  = (*Output)(nil)
 )
+
+// CopiesDocuments makes the output an outputs.Copier: Write copies the batch into its own buffer before writing it.
+func (*Output) CopiesDocuments() {}

@@ -152,3 +152,6 @@ func (d *delivery) result(n int) error {
 	}
 	return &outputs.BatchError{Retry: d.retry, Permanent: d.perm, RetryAfter: d.retryAfter, Err: summary}
 }
+
+// CopiesDocuments makes the output an outputs.Copier: Write copies the documents into its own request bodies and waits for every send (and acknowledgement) it starts.
+func (*Output) CopiesDocuments() {}

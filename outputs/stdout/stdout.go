@@ -46,3 +46,6 @@ func (o *Output) Write(_ context.Context, batch []event.Event) error {
 
 // Close flushes.
 func (o *Output) Close() error { return o.w.Flush() }
+
+// CopiesDocuments makes the output an outputs.Copier: Write copies the documents into its buffered writer.
+func (*Output) CopiesDocuments() {}

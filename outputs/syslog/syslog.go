@@ -343,3 +343,6 @@ var (
 	_ outputs.Output  = (*Output)(nil)
 	_ outputs.Checker = (*Output)(nil)
 )
+
+// CopiesDocuments makes the output an outputs.Copier: Write encodes the batch into its own buffer; the replay history keeps those copies.
+func (*Output) CopiesDocuments() {}
