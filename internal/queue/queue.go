@@ -46,6 +46,13 @@ const (
 	segExt   = ".seg"
 	// punchAlign rounds holes down to whole file system blocks.
 	punchAlign = 4096
+	// releaseStep is how much delivered data a segment keeps before its
+	// space is freed (at most an eighth of a segment): freeing after every
+	// delivered batch (a hole punched, or with nothing pending the file
+	// removed and a new one created) cost about a microsecond of system
+	// time per access-log line at 80,000 lines/s, for a disk saving of a
+	// few MiB per queue.
+	releaseStep = 4 << 20
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -146,7 +153,7 @@ func Open(dir string, committed, delivered, segSize int64) (*Queue, error) {
 	}
 	// Frees what an earlier version left delivered on disk; it writes
 	// nothing, so a restart with nothing pending works on a full disk.
-	if err := q.release(); err != nil {
+	if err := q.release(true); err != nil {
 		return nil, err
 	}
 	n, oldest, err := q.count(delivered, committed)
@@ -213,12 +220,26 @@ func (q *Queue) truncateTo(pos int64) error {
 // segment holding the mark is punched out (a sparse file). Without this a
 // delivered 64 MiB segment stayed on disk until it filled: on a small disk
 // a queue with nothing pending kept it full.
-func (q *Queue) release() error {
+//
+// Unless force is set, the segment holding the mark is left alone until
+// releaseStep (or an eighth of a segment, if less) of it is delivered and not
+// yet freed: a queue keeps at most that much delivered data on disk besides
+// what is pending.
+func (q *Queue) release(force bool) error {
 	if err := q.dropSegmentsBelow(q.delivered); err != nil {
 		return err
 	}
 	if len(q.segs) == 0 {
 		return nil
+	}
+	if !force {
+		var freed int64
+		if q.punchedSeg == q.segs[0] {
+			freed = q.punched
+		}
+		if q.delivered-q.segs[0]-freed < min(releaseStep, q.segSize/8) {
+			return nil
+		}
 	}
 	if q.delivered == q.end {
 		if q.w != nil {
@@ -567,7 +588,7 @@ func (q *Queue) ackTo(mark int64, persist func(mark int64) error) error {
 			q.oldest = e.Enqueued
 		}
 	}
-	return q.release()
+	return q.release(false)
 }
 
 // DropOldest skips the oldest committed entries until the queue's unread
@@ -601,7 +622,8 @@ func (q *Queue) DropOldest(maxBytes int64, persist func(mark int64) error) (int6
 	q.nInFlight = 0
 	q.reads = q.reads[:0]
 	q.delivered = q.readPos
-	return n, q.release()
+	// Shedding is for a disk that is full: free it all now.
+	return n, q.release(true)
 }
 
 // Superseded reports whether the delivery mark has passed end: the batch

@@ -154,3 +154,63 @@ func TestOpenFreesDeliveredSegment(t *testing.T) {
 		t.Fatalf("log went back: %d after %d", end2, end)
 	}
 }
+
+// Delivered data is freed in steps, not after every batch: a small
+// delivered batch leaves the segment as it is (the same file, not removed
+// and created again), and what stays on disk besides the pending entries is
+// bounded by the step whatever the number of batches.
+func TestDeliveredSpaceIsFreedInSteps(t *testing.T) {
+	dir := t.TempDir()
+	q, err := Open(dir, 0, 0, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	appendBig(t, q, 0, 100)
+	segs, _ := filepath.Glob(filepath.Join(dir, "*"+segExt))
+	if len(segs) != 1 {
+		t.Fatalf("segments %v", segs)
+	}
+	before, err := os.Stat(segs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBig(t, readAll(t, q), 0, 100)
+	if err := q.AckAll(func(int64) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(segs[0])
+	if err != nil {
+		t.Fatalf("a delivered batch of 100 KiB removed its segment: %v", err)
+	}
+	if !os.SameFile(before, after) || allocated(t, dir) < 100<<10 {
+		t.Fatalf("a delivered batch of 100 KiB was freed at once (%d bytes left)", allocated(t, dir))
+	}
+	n := 100
+	for batch := 0; batch < 60; batch++ {
+		end := appendBig(t, q, n, 150)
+		checkBig(t, readAll(t, q), n, 150)
+		n += 150
+		if err := q.AckAll(func(int64) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		// bigEv frames are about 1 KiB: 150 of them per batch.
+		if a := allocated(t, dir); a > releaseStep+200<<10 {
+			t.Fatalf("batch %d (end %d): %d bytes on disk with nothing pending", batch, end, a)
+		}
+	}
+	if n*1000 < 2*releaseStep {
+		t.Fatalf("test delivered only %d events, not two steps", n)
+	}
+	end := appendBig(t, q, n, 5)
+	checkBig(t, readAll(t, q), n, 5)
+	q.Close()
+	q2, err := Open(dir, end, end, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q2.Close()
+	if a := allocated(t, dir); a != 0 {
+		t.Fatalf("%d bytes on disk after a restart with nothing pending", a)
+	}
+}
