@@ -305,7 +305,7 @@ func (c *Checkup) queues() {
 		q := q
 		dir := filepath.Join(c.cfg.StateDir, "queues", filepath.FromSlash(q.Key))
 		what := "queue " + q.Key
-		x, err := queue.Scan(dir)
+		x, err := queue.Scan(dir, q.Delivered)
 		if err != nil {
 			c.add(Finding{What: what, Detail: err.Error()})
 			continue

@@ -379,7 +379,7 @@ func TestScan(t *testing.T) {
 	end := appendN(t, q, 0, 40)
 	q.Commit(end)
 	q.Close()
-	x, err := Scan(dir)
+	x, err := Scan(dir, 0)
 	if err != nil || x.First != 0 || x.End != end || x.WholeEnd != end || x.Segments < 2 {
 		t.Fatalf("%+v %v, want end %d", x, err, end)
 	}
@@ -387,11 +387,11 @@ func TestScan(t *testing.T) {
 	last := segs[len(segs)-1]
 	fi, _ := os.Stat(last)
 	os.Truncate(last, fi.Size()-3) // the last frame cut
-	x, _ = Scan(dir)
+	x, _ = Scan(dir, 0)
 	if x.End != end-3 || x.WholeEnd >= x.End || x.WholeEnd <= 0 {
 		t.Fatalf("after a cut: %+v (end %d)", x, end)
 	}
-	if x, err := Scan(filepath.Join(dir, "nope")); err != nil || x.Segments != 0 {
+	if x, err := Scan(filepath.Join(dir, "nope"), 0); err != nil || x.Segments != 0 {
 		t.Fatalf("missing dir: %+v %v", x, err)
 	}
 }

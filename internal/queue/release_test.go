@@ -214,3 +214,40 @@ func TestDeliveredSpaceIsFreedInSteps(t *testing.T) {
 		t.Fatalf("%d bytes on disk after a restart with nothing pending", a)
 	}
 }
+
+// A segment whose delivered start is punched out begins with zeros, which
+// are no frame: Scan walks from the delivery mark, and finds every pending
+// frame on disk, also when the last one is cut.
+func TestScanPunchedPrefix(t *testing.T) {
+	dir := t.TempDir()
+	q, err := Open(dir, 0, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := appendBig(t, q, 0, 600)
+	if b, err := q.Read(400, 1<<30); err != nil || len(b) != 400 {
+		t.Fatalf("read %d, %v", len(b), err)
+	}
+	var mark int64
+	if err := q.AckAll(func(m int64) error { mark = m; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	if a := allocated(t, dir); a > end-mark+2*punchAlign {
+		t.Fatalf("the delivered prefix was not punched: %d bytes on disk for %d pending", a, end-mark)
+	}
+	x, err := Scan(dir, mark)
+	if err != nil || x.First != 0 || x.End != end || x.WholeEnd != end {
+		t.Fatalf("%+v %v: want whole frames from the mark %d to the end %d", x, err, mark, end)
+	}
+	segs, _ := filepath.Glob(filepath.Join(dir, "*"+segExt))
+	os.Truncate(segs[len(segs)-1], end-3)
+	x, _ = Scan(dir, mark)
+	if x.WholeEnd <= mark || x.WholeEnd >= end-3 {
+		t.Fatalf("after a cut: %+v (mark %d, end %d)", x, mark, end)
+	}
+	// A mark at a segment's end (everything on disk delivered).
+	if x, _ := Scan(dir, end-3); x.WholeEnd != end-3 {
+		t.Fatalf("mark at the end: %+v", x)
+	}
+}

@@ -20,14 +20,18 @@ type Extent struct {
 	First int64 // position of the first byte on disk (the first segment's base)
 	End   int64 // position after the last byte on disk
 	// WholeEnd is the position after the last whole, checksummed frame
-	// from First: where a log cut short can be committed again.
+	// of the chain walked from the delivery mark (from First when no
+	// segment holds the mark): where a log cut short can be committed
+	// again.
 	WholeEnd int64
 	Segments int
 }
 
-// Scan reads the segment files of dir. A missing directory is an empty
-// extent.
-func Scan(dir string) (Extent, error) {
+// Scan reads the segment files of dir; delivered is the queue's delivery
+// mark. Frames are walked from it, not from the first segment's start: the
+// delivered start of a segment may be a punched hole (see release), zeros
+// that are no frame. A missing directory is an empty extent.
+func Scan(dir string, delivered int64) (Extent, error) {
 	bases, err := listSegments(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return Extent{}, nil
@@ -39,27 +43,35 @@ func Scan(dir string) (Extent, error) {
 	if len(bases) == 0 {
 		return x, nil
 	}
-	x.First, x.WholeEnd = bases[0], bases[0]
-	whole := true
+	sizes := make([]int64, len(bases))
 	for i, base := range bases {
-		path := filepath.Join(dir, segName(base))
-		fi, err := os.Stat(path)
+		fi, err := os.Stat(filepath.Join(dir, segName(base)))
 		if err != nil {
 			return x, err
 		}
-		x.End = base + fi.Size()
-		if !whole || base != x.WholeEnd {
-			whole = false // a gap: nothing after it is reachable
-			continue
+		sizes[i] = fi.Size()
+	}
+	x.First, x.End = bases[0], bases[len(bases)-1]+sizes[len(bases)-1]
+	from, off := 0, int64(0)
+	for i, base := range bases {
+		if base <= delivered && delivered <= base+sizes[i] {
+			from, off = i, delivered-base
 		}
-		n, err := wholeFrames(path)
+	}
+	x.WholeEnd = bases[from] + off
+	for i := from; i < len(bases); i++ {
+		if bases[i]+off != x.WholeEnd {
+			break // a gap: nothing after it is reachable
+		}
+		n, err := wholeFrames(filepath.Join(dir, segName(bases[i])), off)
 		if err != nil {
 			return x, err
 		}
-		x.WholeEnd = base + n
-		if n != fi.Size() && i < len(bases)-1 {
-			whole = false
+		x.WholeEnd = bases[i] + n
+		if n != sizes[i] {
+			break
 		}
+		off = 0
 	}
 	return x, nil
 }
@@ -84,16 +96,19 @@ func listSegments(dir string) ([]int64, error) {
 	return bases, nil
 }
 
-// wholeFrames is the length of the prefix of a segment made of whole frames
-// whose checksums match.
-func wholeFrames(path string) (int64, error) {
+// wholeFrames is the offset in a segment where the run of whole frames
+// whose checksums match, starting at offset from, ends.
+func wholeFrames(path string, from int64) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return 0, err
+	}
 	r := bufio.NewReaderSize(f, 256<<10)
-	var pos int64
+	pos := from
 	var hdr [frameHeader]byte
 	for {
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
