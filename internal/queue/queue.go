@@ -15,8 +15,9 @@
 // Invariants: delivered <= readPos <= committed <= end. Bytes past committed
 // belong to a window that is not committed yet: Open cuts them off (a crash
 // happened) and Rollback cuts them off (the window failed). Bytes below
-// delivered are never read again; their disk space is freed as soon as the
-// mark moves (see release).
+// delivered are never read again; their disk space is freed in steps of at
+// most releaseStep as the mark moves, and all at once at Open and DropOldest
+// (see release).
 package queue
 
 import (
