@@ -59,9 +59,19 @@ func TestVerifyQueueWithPunchedPrefix(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	seen := false
 	for _, f := range c.Findings {
 		if strings.HasPrefix(f.What, "queue ") && !f.OK {
 			t.Fatalf("a healthy queue (marks %d..%d, every pending frame on disk) is a finding: %s; repair: %s", mark, end, f.Detail, f.Repair)
 		}
+		if f.What == "queue "+key {
+			seen = true
+			if want := fmt.Sprintf("%d bytes pending, on disk", end-mark); !strings.HasPrefix(f.Detail, want) {
+				t.Fatalf("queue finding %q, want %q", f.Detail, want)
+			}
+		}
+	}
+	if !seen {
+		t.Fatalf("verify said nothing about queue %s: %+v", key, c.Findings)
 	}
 }
